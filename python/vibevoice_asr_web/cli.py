@@ -1,0 +1,52 @@
+"""The `vibevoice-asr-web` command line: one subcommand per module, imported only when used."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from vibevoice_asr_web import __version__
+from vibevoice_asr_web.errors import UserError
+
+# name -> (module, one-line help). Each module defines add_arguments(parser) and run(args) -> int,
+# and keeps heavy imports (torch) inside run, so `--help` stays fast and the runtime never loads torch.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("vibevoice_asr_web.serve", "Serve the web demo and an artifact folder on 127.0.0.1"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vibevoice-asr-web",
+        description="Export Microsoft's VibeVoice-ASR to ONNX for Transformers.js on WebGPU, "
+        "validate and quantize it, and transcribe audio with onnxruntime.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(sub)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except UserError as error:
+        print(f"vibevoice-asr-web {args.command}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"vibevoice-asr-web {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+// Bundles the web library and pages with esbuild and copies onnxruntime-web's wasm files beside them,
+// so the page needs nothing from another origin.
+// Usage: node build.mjs --node-modules DIR --out DIR [--src DIR] [--static DIR]
+import { cpSync, mkdirSync, readdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const options = { src: join(here, 'src'), static: join(here, 'static'), 'node-modules': join(here, 'node_modules') };
+for (let i = 2; i < process.argv.length; i += 2) options[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
+if (!options.out) throw new Error('--out DIR is required');
+
+const nodeModules = resolve(options['node-modules']);
+const out = resolve(options.out);
+const { build } = await import(pathToFileURL(join(nodeModules, 'esbuild', 'lib', 'main.js')).href);
+
+const entryPoints = readdirSync(options.src)
+  .filter((name) => /\.ts$/.test(name) && !name.endsWith('.d.ts'))
+  .filter((name) => readdirSync(options.static).includes(name.replace(/\.ts$/, '.html')))
+  .map((name) => join(options.src, name));
+
+mkdirSync(out, { recursive: true });
+await build({
+  entryPoints,
+  outdir: out,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  minify: true,
+  sourcemap: false,
+  nodePaths: [nodeModules],
+  logLevel: 'warning',
+  // onnxruntime-web probes for Node modules it never uses in a browser.
+  external: ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module'],
+});
+cpSync(options.static, out, { recursive: true, dereference: true });
+const ortDist = join(nodeModules, 'onnxruntime-web', 'dist');
+mkdirSync(join(out, 'ort'), { recursive: true });
+for (const name of ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm']) {
+  cpSync(join(ortDist, name), join(out, 'ort', name));
+}
