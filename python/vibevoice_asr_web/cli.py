@@ -12,6 +12,9 @@ from vibevoice_asr_web.errors import UserError
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args) -> int,
 # and keeps heavy imports (torch) inside run, so `--help` stays fast and the runtime never loads torch.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "make-tiny": ("vibevoice_asr_web.tiny_checkpoint", "Write the small deterministic VibeVoice-ASR checkpoint used by the tests"),
+    "export": ("vibevoice_asr_web.export.command", "Export a checkpoint to an ONNX artifact folder (Transformers.js layout)"),
+    "validate": ("vibevoice_asr_web.export.validate", "Compare an artifact folder with PyTorch (fp32) or with fp32 (other dtypes)"),
     "serve": ("vibevoice_asr_web.serve", "Serve the web demo and an artifact folder on 127.0.0.1"),
 }
 

@@ -1,0 +1,211 @@
+"""The ONNX contract: every graph's inputs and outputs, described once.
+
+The exporter, the validator, the onnxruntime runtime, the quantizer and the tests all read this
+module instead of retyping names. Dimensions are derived from the checkpoint's config.json alone
+(a plain dict), so nothing here needs torch or transformers.
+
+Layout (what Transformers.js 4.3.1 loads for audio-text-to-text models):
+  onnx/audio_encoder{sfx}.onnx         audio_values + conv caches -> audio_features + new caches
+  onnx/embed_tokens{sfx}.onnx          input_ids -> inputs_embeds
+  onnx/decoder_model_merged{sfx}.onnx  inputs_embeds + mask + positions + KV cache -> logits + KV cache
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+from vibevoice_asr_web.errors import UserError
+
+AUDIO_ENCODER = "audio_encoder"
+EMBED_TOKENS = "embed_tokens"
+DECODER = "decoder_model_merged"
+GRAPH_NAMES = (AUDIO_ENCODER, EMBED_TOKENS, DECODER)
+
+SAMPLE_RATE = 24_000
+TOWERS = ("acoustic", "semantic")
+
+# Element type of a tensor: "activation" follows the variant (float32, or float16 for fp16/q4f16).
+DType = Literal["activation", "float32", "int64"]
+
+# The variants and the suffix Transformers.js appends to each graph's file name.
+DTYPE_SUFFIX = {"fp32": "", "fp16": "_fp16", "q4": "_q4", "q4f16": "_q4f16"}
+DTYPE_ALIASES = {"float32": "fp32", "float16": "fp16", "int4": "q4"}
+HALF_PRECISION_DTYPES = ("fp16", "q4f16")
+
+
+def canonical_dtype(name: str) -> str:
+    dtype = DTYPE_ALIASES.get(name, name)
+    if dtype not in DTYPE_SUFFIX:
+        raise UserError(f"unknown dtype {name!r}: expected one of {', '.join([*DTYPE_SUFFIX, *DTYPE_ALIASES])}")
+    return dtype
+
+
+def activation_type(dtype: str) -> str:
+    """numpy name of the activation element type of a variant."""
+    return "float16" if canonical_dtype(dtype) in HALF_PRECISION_DTYPES else "float32"
+
+
+def onnx_file_name(graph: str, dtype: str) -> str:
+    return f"{graph}{DTYPE_SUFFIX[canonical_dtype(dtype)]}.onnx"
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    dtype: DType
+    shape: tuple[int | str, ...]
+
+    def element_type(self, variant: str) -> str:
+        return activation_type(variant) if self.dtype == "activation" else self.dtype
+
+    def concrete_shape(self, **dims: int) -> tuple[int, ...]:
+        """The shape with its symbolic dims filled in from `dims`."""
+        return tuple(d if isinstance(d, int) else dims[d] for d in self.shape)
+
+
+@dataclass(frozen=True)
+class GraphSpec:
+    name: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.name for t in self.outputs]
+
+
+@dataclass(frozen=True)
+class ConvCache:
+    """The left context one causal conv keeps between audio chunks: [batch, channels, length]."""
+
+    tower: str
+    key: str  # transformers' cache_key of the conv, e.g. "encoder_stem"
+    channels: int
+    length: int
+
+    @property
+    def input_name(self) -> str:
+        return f"past_conv.{self.tower}.{self.key}"
+
+    @property
+    def output_name(self) -> str:
+        return f"present_conv.{self.tower}.{self.key}"
+
+
+def encoder_conv_caches(tower: str, encoder_config: dict) -> list[ConvCache]:
+    """Every causal conv of one encoder tower, in the order the encoder runs them.
+
+    Mirrors transformers 5.23's VibeVoiceAcousticTokenizerEncoderModel: a stem conv and its
+    ConvNeXt stage, one strided conv and a stage per downsampling ratio, then a head conv.
+    """
+    filters = encoder_config.get("num_filters", 32)
+    kernel = encoder_config.get("kernel_size", 7)
+    ratios = list(encoder_config.get("downsampling_ratios", [2, 2, 4, 5, 5, 8]))
+    depths = list(encoder_config.get("depths", [3, 3, 3, 3, 3, 3, 8]))
+    channels_in = encoder_config.get("channels", 1)
+    if len(depths) != len(ratios) + 1:
+        raise UserError(f"encoder config has {len(depths)} depths for {len(ratios)} downsampling ratios; expected one more depth")
+    caches = [ConvCache(tower, "encoder_stem", channels_in, kernel - 1)]
+    caches += [ConvCache(tower, f"convnext_layer_{i}", filters, kernel - 1) for i in range(1, depths[0] + 1)]
+    for stage, ratio in enumerate(ratios):
+        caches.append(ConvCache(tower, f"encoder_layer_{stage}", filters * 2**stage, ratio))
+        first = sum(depth + 1 for depth in depths[: stage + 1])
+        width = filters * 2 ** (stage + 1)
+        caches += [ConvCache(tower, f"convnext_layer_{first + k}", width, kernel - 1) for k in range(1, depths[stage + 1] + 1)]
+    caches.append(ConvCache(tower, "encoder_head", filters * 2 ** len(ratios), kernel - 1))
+    return caches
+
+
+@dataclass(frozen=True)
+class ModelDims:
+    """The numbers the contract needs, read from a VibeVoice-ASR config.json."""
+
+    hidden_size: int
+    num_layers: int
+    num_attention_heads: int
+    num_kv_heads: int
+    head_dim: int
+    vocab_size: int
+    hop_length: int
+    chunk_size: int
+    audio_token_id: int
+    audio_bos_token_id: int
+    audio_eos_token_id: int
+    eos_token_ids: tuple[int, ...]
+    conv_caches: tuple[ConvCache, ...] = field(repr=False)
+
+    @classmethod
+    def from_config(cls, config: dict) -> "ModelDims":
+        if config.get("model_type") != "vibevoice_asr":
+            raise UserError(
+                f"config.json has model_type {config.get('model_type')!r}; expected 'vibevoice_asr' "
+                "(a VibeVoice-ASR checkpoint in the Hugging Face format, e.g. microsoft/VibeVoice-ASR-HF)"
+            )
+        text = config["text_config"]
+        acoustic = config.get("acoustic_tokenizer_encoder_config", {})
+        semantic = config.get("semantic_tokenizer_encoder_config", {})
+        heads = text["num_attention_heads"]
+        head_dim = text.get("head_dim") or text["hidden_size"] // heads
+        hop = math.prod(acoustic.get("downsampling_ratios", [2, 2, 4, 5, 5, 8]))
+        eos = config.get("eos_token_id", text.get("eos_token_id"))
+        eos_ids = tuple(eos) if isinstance(eos, list) else ((eos,) if eos is not None else ())
+        return cls(
+            hidden_size=text["hidden_size"],
+            num_layers=text["num_hidden_layers"],
+            num_attention_heads=heads,
+            num_kv_heads=text.get("num_key_value_heads", heads),
+            head_dim=head_dim,
+            vocab_size=text["vocab_size"],
+            hop_length=hop,
+            chunk_size=config.get("acoustic_tokenizer_chunk_size", 1_440_000),
+            audio_token_id=config.get("audio_token_id", 151648),
+            audio_bos_token_id=config.get("audio_bos_token_id", 151646),
+            audio_eos_token_id=config.get("audio_eos_token_id", 151647),
+            eos_token_ids=eos_ids,
+            conv_caches=tuple(encoder_conv_caches("acoustic", acoustic) + encoder_conv_caches("semantic", semantic)),
+        )
+
+    def kv_names(self, prefix: str) -> list[str]:
+        return [f"{prefix}.{i}.{kind}" for i in range(self.num_layers) for kind in ("key", "value")]
+
+
+def graph_specs(dims: ModelDims) -> dict[str, GraphSpec]:
+    """The three graphs of DESIGN §2, for a model of these dimensions."""
+    kv = lambda length: ("batch_size", dims.num_kv_heads, length, dims.head_dim)  # noqa: E731
+    audio = GraphSpec(
+        AUDIO_ENCODER,
+        inputs=(
+            TensorSpec("audio_values", "activation", ("batch_size", "num_samples")),
+            *(TensorSpec(c.input_name, "activation", ("batch_size", c.channels, c.length)) for c in dims.conv_caches),
+        ),
+        outputs=(
+            TensorSpec("audio_features", "activation", ("batch_size", "num_audio_tokens", dims.hidden_size)),
+            *(TensorSpec(c.output_name, "activation", ("batch_size", c.channels, c.length)) for c in dims.conv_caches),
+        ),
+    )
+    embed = GraphSpec(
+        EMBED_TOKENS,
+        inputs=(TensorSpec("input_ids", "int64", ("batch_size", "sequence_length")),),
+        outputs=(TensorSpec("inputs_embeds", "activation", ("batch_size", "sequence_length", dims.hidden_size)),),
+    )
+    decoder = GraphSpec(
+        DECODER,
+        inputs=(
+            TensorSpec("inputs_embeds", "activation", ("batch_size", "sequence_length", dims.hidden_size)),
+            TensorSpec("attention_mask", "int64", ("batch_size", "total_sequence_length")),
+            TensorSpec("position_ids", "int64", ("batch_size", "sequence_length")),
+            TensorSpec("num_logits_to_keep", "int64", ()),
+            *(TensorSpec(name, "activation", kv("past_sequence_length")) for name in dims.kv_names("past_key_values")),
+        ),
+        outputs=(
+            TensorSpec("logits", "activation", ("batch_size", "num_logits", dims.vocab_size)),
+            *(TensorSpec(name, "activation", kv("total_sequence_length")) for name in dims.kv_names("present")),
+        ),
+    )
+    return {g.name: g for g in (audio, embed, decoder)}

@@ -1,0 +1,1 @@
+"""Checkpoint -> ONNX export (needs torch and transformers; the runtime does not)."""

@@ -1,0 +1,81 @@
+"""An artifact folder: the ONNX graphs plus the config, generation, preprocessor and tokenizer
+files Transformers.js reads (DESIGN §2). The manifest is written last, by the caller."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import onnx_ir as ir
+
+from vibevoice_asr_web import contract, onnx_io
+
+# Copied from the checkpoint as they are (those that exist).
+TOKENIZER_FILES = ("tokenizer.json", "chat_template.jinja", "processor_config.json", "vocab.json", "merges.txt")
+IM_END = "<|im_end|>"
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def graph_summary(model: ir.Model, report: onnx_io.SaveReport) -> dict:
+    ops = Counter(node.op_type for node in model.graph)
+    return {
+        "file": f"onnx/{report.onnx_file}",
+        "data_files": [f"onnx/{name}" for name in report.data_files],
+        "weight_bytes": report.tensor_bytes,
+        "ir_version": model.ir_version,
+        "opset": {domain or "ai.onnx": version for domain, version in model.opset_imports.items()},
+        "nodes": sum(ops.values()),
+        "op_counts": dict(sorted(ops.items())),
+        "initializers": len(model.graph.initializers),
+    }
+
+
+def _token_id(tokenizer_json: dict, token: str) -> int | None:
+    for added in tokenizer_json.get("added_tokens", []):
+        if added["content"] == token:
+            return added["id"]
+    return tokenizer_json.get("model", {}).get("vocab", {}).get(token)
+
+
+def write_metadata(checkpoint: Path, out: Path, graphs: dict[str, dict], dtypes: list[str]) -> None:
+    """config.json with `transformers.js_config`, generation/preprocessor/tokenizer files."""
+    config = json.loads((checkpoint / "config.json").read_text())
+    dims = contract.ModelDims.from_config(config)
+    chunks = {Path(g["file"]).name: len(g["data_files"]) for g in graphs.values() if g["data_files"]}
+    default = dtypes[0]
+    config["transformers.js_config"] = {
+        "dtype": {graph: default for graph in contract.GRAPH_NAMES},
+        "use_external_data_format": chunks,
+    }
+    _write_json(out / "config.json", config)
+
+    for name in TOKENIZER_FILES:
+        if (checkpoint / name).is_file():
+            shutil.copyfile(checkpoint / name, out / name)
+    tokenizer_config = json.loads((checkpoint / "tokenizer_config.json").read_text())
+    # Transformers.js reads the chat template from tokenizer_config.json, transformers 5 from chat_template.jinja.
+    if "chat_template" not in tokenizer_config and (checkpoint / "chat_template.jinja").is_file():
+        tokenizer_config["chat_template"] = (checkpoint / "chat_template.jinja").read_text()
+    _write_json(out / "tokenizer_config.json", tokenizer_config)
+
+    generation = json.loads((checkpoint / "generation_config.json").read_text()) if (checkpoint / "generation_config.json").is_file() else {}
+    generation.pop("transformers_version", None)
+    eos = generation.get("eos_token_id", list(dims.eos_token_ids))
+    eos = list(eos) if isinstance(eos, list) else [eos]
+    im_end = _token_id(json.loads((checkpoint / "tokenizer.json").read_text()), IM_END)
+    if im_end is not None and im_end not in eos:
+        eos.append(im_end)  # the model ends its turn with <|im_end|> before <|endoftext|>; stop on either
+    generation.update({"eos_token_id": eos, "do_sample": False, "num_beams": 1})
+    _write_json(out / "generation_config.json", generation)
+
+    preprocessor = json.loads((checkpoint / "preprocessor_config.json").read_text())
+    preprocessor.setdefault("sampling_rate", contract.SAMPLE_RATE)
+    preprocessor.setdefault("pad_to_multiple_of", dims.hop_length)
+    preprocessor["hop_length"] = dims.hop_length
+    preprocessor["encoder_chunk_size"] = dims.chunk_size
+    _write_json(out / "preprocessor_config.json", preprocessor)

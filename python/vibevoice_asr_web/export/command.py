@@ -1,0 +1,101 @@
+"""`vibevoice-asr-web export`: checkpoint -> validated artifact folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+from vibevoice_asr_web import checkpoint_source, contract, manifest, onnx_io
+from vibevoice_asr_web.atomic import atomic_directory
+from vibevoice_asr_web.errors import UserError
+from vibevoice_asr_web.progress import Progress
+
+
+def load_model(checkpoint: Path):
+    import torch
+    from transformers import VibeVoiceAsrForConditionalGeneration
+
+    try:
+        model = VibeVoiceAsrForConditionalGeneration.from_pretrained(checkpoint, dtype=torch.float32)
+    except (OSError, ValueError, KeyError) as error:
+        raise UserError(f"transformers could not load the checkpoint in {checkpoint}: {error}") from None
+    return model.eval()
+
+
+def export_fp32_graphs(model, dims: contract.ModelDims, onnx_dir: Path, progress: Progress) -> dict[str, dict]:
+    from vibevoice_asr_web.export import graphs, onnx_export
+    from vibevoice_asr_web.export.artifact import graph_summary
+
+    onnx_dir.mkdir(parents=True, exist_ok=True)
+    specs = contract.graph_specs(dims)
+    summaries = {}
+    for graph in contract.GRAPH_NAMES:
+        started = time.perf_counter()
+        progress.note(f"exporting {graph}")
+        wrapper, example = graphs.wrapper_and_inputs(graph, model, dims)
+        exported = onnx_export.export(wrapper, example, specs[graph])
+        report = onnx_io.save_chunked(
+            exported, onnx_dir / contract.onnx_file_name(graph, "fp32"), progress=progress.bytes_callback(f"writing {graph}")
+        )
+        summaries[graph] = graph_summary(exported, report)
+        progress.note(f"{graph}: {summaries[graph]['nodes']} nodes, {report.tensor_bytes / 1e6:.1f} MB of weights in {len(report.data_files)} chunk(s), {time.perf_counter() - started:.1f} s")
+    return summaries
+
+
+def export_artifacts(
+    checkpoint: str,
+    output_dir: str | os.PathLike,
+    dtype: str = "fp32",
+    revision: str | None = None,
+    overwrite: bool = False,
+    validate: bool = True,
+    audio: list[str] | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    progress = progress or Progress()
+    dtype = contract.canonical_dtype(dtype)
+    if dtype != "fp32":
+        raise UserError(f"--dtype {dtype} is not available yet: export fp32 (quantized variants come with `quantize`)")
+    source = checkpoint_source.resolve(checkpoint, revision)
+    dims = contract.ModelDims.from_config(json.loads((source.path / "config.json").read_text()))
+    progress.note(f"loading {source.name} ({source.revision})")
+    model = load_model(source.path)
+    with atomic_directory(output_dir, overwrite=overwrite) as partial:
+        from vibevoice_asr_web.export.artifact import write_metadata
+
+        graphs = export_fp32_graphs(model, dims, partial / "onnx", progress)
+        write_metadata(source.path, partial, graphs, [dtype])
+        parity = {}
+        if validate:
+            from vibevoice_asr_web.export import validate as validation
+
+            report = validation.against_pytorch(partial, model, source.path, audio_files=audio, progress=progress)
+            progress.note("\n" + report.table())
+            if not report.passed:
+                raise UserError("the exported graphs do not match PyTorch (see the table above); nothing was written")
+            parity = {"fp32": report.as_dict()}
+        manifest.write(partial, source=source.describe(), dtypes=[dtype], graphs={dtype: graphs}, parity=parity)
+    progress.note(f"wrote {output_dir}")
+    return Path(output_dir)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="a local checkpoint folder or a Hub repo id (OWNER/NAME)")
+    parser.add_argument("--revision", help="Hub revision (branch, tag or commit) to pin")
+    parser.add_argument("--output-dir", "--output_dir", required=True, help="artifact folder to write")
+    parser.add_argument("--dtype", default="fp32", help="fp32 (alias float32)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    parser.add_argument("--no-validate", dest="validate", action="store_false", help="skip the PyTorch parity check")
+    parser.add_argument("--audio", action="append", help="audio file for the greedy-transcription check (repeatable)")
+    parser.add_argument("--quiet", action="store_true", help="print errors only")
+
+
+def run(args: argparse.Namespace) -> int:
+    export_artifacts(
+        args.checkpoint, args.output_dir, dtype=args.dtype, revision=args.revision, overwrite=args.overwrite,
+        validate=args.validate, audio=args.audio, progress=Progress(quiet=args.quiet),
+    )
+    return 0

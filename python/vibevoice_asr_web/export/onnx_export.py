@@ -1,0 +1,142 @@
+"""torch -> onnx_ir for one graph of the contract, with names, dims and weight names kept.
+
+The exporter runs with optimize=False so Linear weights stay named initializers behind a
+Transpose; we then optimize with the weight values hidden (nothing reads or folds them) and
+pre-transpose those weights in place, keeping each parameter's name (see `weights.py`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import inspect
+import warnings
+from collections.abc import Iterator
+
+import onnx_ir as ir
+import torch
+
+from vibevoice_asr_web.contract import GraphSpec
+
+OPSET = 18
+IR_VERSION = 10  # onnxruntime-node 1.30 (Transformers.js in Node) rejects newer IR versions
+
+
+def dynamic_shapes_for(wrapper: torch.nn.Module, spec: GraphSpec) -> tuple:
+    """torch.onnx's dynamic_shapes: every symbolic dim of every input, by its contract name.
+
+    Inputs past the wrapper's named parameters arrive through its *args (the caches), which
+    torch.export sees as one tuple.
+    """
+    shapes = [{axis: dim for axis, dim in enumerate(t.shape) if isinstance(dim, str)} for t in spec.inputs]
+    parameters = inspect.signature(wrapper.forward).parameters.values()
+    named = sum(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters)
+    has_varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
+    return (*shapes[:named], tuple(shapes[named:])) if has_varargs else tuple(shapes)
+
+
+def export(wrapper: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], spec: GraphSpec) -> ir.Model:
+    wrapper.eval()
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")  # the exporter's notes about dims sharing constraints are expected
+        program = torch.onnx.export(
+            wrapper,
+            example_inputs,
+            input_names=spec.input_names,
+            output_names=spec.output_names,
+            dynamic_shapes=dynamic_shapes_for(wrapper, spec),
+            opset_version=OPSET,
+            dynamo=True,
+            optimize=False,
+            verbose=False,
+        )
+    model = program.model
+    optimize_without_weights(model)
+    apply_contract(model, spec)
+    strip_export_metadata(model)
+    model.ir_version = IR_VERSION
+    return model
+
+
+def strip_export_metadata(model: ir.Model) -> None:
+    """Drops the exporter's per-node stack traces (most of the graph file's bytes)."""
+    for node in model.graph:
+        node.metadata_props.clear()
+        node.doc_string = None
+        for output in node.outputs:
+            output.metadata_props.clear()
+
+
+@contextlib.contextmanager
+def weights_hidden(model: ir.Model) -> Iterator[None]:
+    """Hides every initializer's value, so passes see the graph only (and cannot fold weights)."""
+    saved = {name: value.const_value for name, value in model.graph.initializers.items()}
+    for value in model.graph.initializers.values():
+        value.const_value = None
+    try:
+        yield
+    finally:
+        for name, value in model.graph.initializers.items():
+            if name in saved:
+                value.const_value = saved[name]
+
+
+def optimize_without_weights(model: ir.Model) -> None:
+    import onnxscript.optimizer
+
+    dedup_logger = logging.getLogger("onnx_ir.passes.common.initializer_deduplication")
+    level = dedup_logger.level
+    dedup_logger.setLevel(logging.ERROR)  # it notes every hidden weight it cannot compare
+    try:
+        with weights_hidden(model), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            onnxscript.optimizer.optimize_ir(model)
+    finally:
+        dedup_logger.setLevel(level)
+    ir.passes.common.RemoveUnusedNodesPass()(model)
+    # Transpose(W) -> MatMul becomes MatMul with W stored transposed, under W's own name.
+    pretranspose_linear_weights(model)
+
+
+def pretranspose_linear_weights(model: ir.Model) -> None:
+    graph = model.graph
+    for node in list(graph):
+        if node.op_type != "Transpose" or node.domain not in ("", "ai.onnx"):
+            continue
+        weight = node.inputs[0]
+        if weight is None or weight.name not in graph.initializers or len(weight.uses()) != 1:
+            continue
+        perm = node.attributes.get("perm")
+        if weight.shape is None or len(weight.shape) != 2 or (perm is not None and list(perm.as_ints()) != [1, 0]):
+            continue
+        source = weight.const_value
+        transposed = ir.LazyTensor(
+            (lambda t=source: ir.Tensor(t.numpy().T.copy())) if source is not None else (lambda: None),
+            dtype=weight.dtype,
+            shape=ir.Shape([weight.shape[1], weight.shape[0]]),
+            name=weight.name,
+            metadata_props={"layout": "transposed"},
+        )
+        output = node.outputs[0]
+        weight.shape = ir.Shape([weight.shape[1], weight.shape[0]])
+        weight.const_value = transposed
+        weight.metadata_props["layout"] = "transposed"
+        output.replace_all_uses_with(weight)
+        graph.remove(node, safe=True)
+
+
+def apply_contract(model: ir.Model, spec: GraphSpec) -> None:
+    """Names every dim as the contract does and checks the static ones."""
+    graph = model.graph
+    for kind, values, tensors in (("input", graph.inputs, spec.inputs), ("output", graph.outputs, spec.outputs)):
+        names = [v.name for v in values]
+        if names != [t.name for t in tensors]:
+            raise RuntimeError(f"exported {kind}s {names} differ from the contract {[t.name for t in tensors]}")
+        for value, tensor in zip(values, tensors):
+            exported = list(value.shape) if value.shape is not None else []
+            if len(exported) != len(tensor.shape):
+                raise RuntimeError(f"{kind} {value.name}: exported rank {len(exported)}, contract {tensor.shape}")
+            for axis, (got, want) in enumerate(zip(exported, tensor.shape)):
+                if isinstance(want, int) and got != want:
+                    raise RuntimeError(f"{kind} {value.name} dim {axis}: exported {got}, contract {want}")
+            value.shape = ir.Shape([want if isinstance(want, int) else ir.SymbolicDim(want) for want in tensor.shape])

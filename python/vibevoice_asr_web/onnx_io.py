@@ -1,0 +1,99 @@
+"""Reading and writing ONNX graphs whose weights live in Transformers.js-style data chunks.
+
+`<name>.onnx` holds the graph only; weights go to `<name>.onnx_data`, `<name>.onnx_data_1`, ...
+(each at most `max_chunk_bytes`, 2 GB by default), written one tensor at a time so memory never
+holds more than the tensor being written.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnx_ir as ir
+
+from vibevoice_asr_web.errors import UserError
+
+MAX_CHUNK_BYTES = 2_000_000_000
+INLINE_LIMIT_BYTES = 1024  # scalars and shape constants stay in the graph file
+ALIGNMENT = 64
+
+
+def chunk_file_name(onnx_name: str, index: int) -> str:
+    return f"{onnx_name}_data" if index == 0 else f"{onnx_name}_data_{index}"
+
+
+@dataclass
+class SaveReport:
+    onnx_file: str
+    data_files: list[str]
+    tensor_bytes: int
+
+
+def save_chunked(
+    model: ir.Model,
+    path: str | os.PathLike,
+    max_chunk_bytes: int = MAX_CHUNK_BYTES,
+    progress: Callable[[int, int], None] | None = None,
+) -> SaveReport:
+    """Writes `path` (the graph) and its data chunks beside it; returns what was written.
+
+    Tensor values may be lazy (loaded or converted on access): each is materialised, written and
+    dropped before the next.
+    """
+    path = Path(path)
+    directory, onnx_name = path.parent, path.name
+    initializers = [v for v in model.graph.initializers.values() if v.const_value is not None]
+    total = sum(v.const_value.nbytes for v in initializers)
+    data_files: list[str] = []
+    handle = None
+    offset = 0
+    written = 0
+    try:
+        for value in initializers:
+            tensor = value.const_value
+            size = tensor.nbytes
+            if size <= INLINE_LIMIT_BYTES:
+                continue
+            if size > max_chunk_bytes:
+                raise UserError(
+                    f"tensor {value.name} is {size:,} bytes, more than one data chunk may hold "
+                    f"({max_chunk_bytes:,}); split it or use a quantized dtype"
+                )
+            if handle is None or offset + size > max_chunk_bytes:
+                if handle is not None:
+                    handle.close()
+                data_files.append(chunk_file_name(onnx_name, len(data_files)))
+                handle = open(directory / data_files[-1], "wb")
+                offset = 0
+            padding = -offset % ALIGNMENT
+            handle.write(b"\0" * padding)
+            offset += padding
+            data = tensor.tobytes()
+            if len(data) != size:
+                raise RuntimeError(f"tensor {value.name}: {len(data)} bytes, expected {size}")
+            handle.write(data)
+            del data
+            value.const_value = ir.ExternalTensor(
+                data_files[-1], offset, size, tensor.dtype, shape=tensor.shape, name=value.name,
+                metadata_props=dict(tensor.metadata_props), base_dir=directory,
+            )
+            offset += size
+            written += size
+            if progress:
+                progress(written, total)
+    finally:
+        if handle is not None:
+            handle.close()
+    ir.save(model, path)
+    return SaveReport(onnx_name, data_files, written)
+
+
+def load_graph(path: str | os.PathLike) -> ir.Model:
+    """The graph with its weights left on disk (ExternalTensors, read only when asked)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"ONNX graph {path} does not exist")
+    return ir.load(path)

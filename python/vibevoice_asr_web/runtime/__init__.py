@@ -1,0 +1,1 @@
+"""The onnxruntime reference pipeline (no torch): what the browser must match."""

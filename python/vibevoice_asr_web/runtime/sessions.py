@@ -1,0 +1,119 @@
+"""The three onnxruntime sessions of an artifact folder, driven as the contract says."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vibevoice_asr_web import contract, manifest
+from vibevoice_asr_web.errors import UserError
+
+
+@dataclass
+class DecoderState:
+    """The KV cache after some tokens: present.* tensors by past_key_values.* name."""
+
+    past: dict[str, np.ndarray]
+    length: int
+
+
+class OnnxAsrModel:
+    def __init__(self, artifact_dir: str | os.PathLike, dtype: str = "fp32", providers: list[str] | None = None, verify: bool = True):
+        import onnxruntime
+
+        self.folder = Path(artifact_dir)
+        self.dtype = contract.canonical_dtype(dtype)
+        config_path = self.folder / "config.json"
+        if not config_path.is_file():
+            raise UserError(f"{self.folder} holds no config.json: pass an artifact folder made by `vibevoice-asr-web export`")
+        self.config = json.loads(config_path.read_text())
+        self.dims = contract.ModelDims.from_config(self.config)
+        self.specs = contract.graph_specs(self.dims)
+        self.activation = np.dtype(contract.activation_type(self.dtype))
+        files = {g: f"onnx/{contract.onnx_file_name(g, self.dtype)}" for g in contract.GRAPH_NAMES}
+        for graph, name in files.items():
+            if not (self.folder / name).is_file():
+                present = sorted(p.name for p in (self.folder / "onnx").glob("*.onnx")) if (self.folder / "onnx").is_dir() else []
+                raise UserError(
+                    f"{self.folder / name} is missing: this folder has no {self.dtype} variant "
+                    f"(it holds {', '.join(present) or 'no ONNX graphs'}); pick another --dtype or export this one"
+                )
+        if verify:
+            data = [f"onnx/{p.name}" for g in files.values() for p in sorted((self.folder / "onnx").glob(Path(g).name + "_data*"))]
+            manifest.verify_files(self.folder, list(files.values()) + data)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self.providers = providers or ["CPUExecutionProvider"]
+        try:
+            self.sessions = {
+                graph: onnxruntime.InferenceSession(str(self.folder / name), options, providers=self.providers)
+                for graph, name in files.items()
+            }
+        except Exception as error:  # onnxruntime raises its own exception types
+            raise UserError(f"onnxruntime could not load the {self.dtype} graphs of {self.folder}: {error}") from None
+
+    # -- audio ---------------------------------------------------------------------------------
+    def zero_conv_caches(self, batch: int = 1) -> dict[str, np.ndarray]:
+        return {c.input_name: np.zeros((batch, c.channels, c.length), self.activation) for c in self.dims.conv_caches}
+
+    def encode_audio(self, samples: np.ndarray, chunk_size: int | None = None, on_chunk=None) -> np.ndarray:
+        """[N] normalised samples (N a multiple of the hop) -> [N/hop, hidden] features.
+
+        Runs the encoder chunk by chunk, carrying every causal conv's left context, which equals
+        one pass over the whole waveform when chunks are multiples of the hop.
+        """
+        hop = self.dims.hop_length
+        chunk_size = chunk_size or self.dims.chunk_size
+        if samples.ndim != 1 or samples.shape[0] == 0 or samples.shape[0] % hop:
+            raise ValueError(f"expected 1-D audio padded to a multiple of {hop} samples, got shape {samples.shape}")
+        if chunk_size % hop:
+            raise ValueError(f"chunk size {chunk_size} is not a multiple of the hop {hop}")
+        session = self.sessions[contract.AUDIO_ENCODER]
+        caches = self.zero_conv_caches()
+        features = []
+        starts = range(0, samples.shape[0], chunk_size)
+        for index, start in enumerate(starts):
+            chunk = samples[start : start + chunk_size][None].astype(self.activation)
+            outputs = session.run(None, {"audio_values": chunk, **caches})
+            features.append(outputs[0][0])
+            caches = {c.input_name: outputs[1 + i] for i, c in enumerate(self.dims.conv_caches)}
+            if on_chunk:
+                on_chunk(index + 1, len(starts))
+        return np.concatenate(features, axis=0)
+
+    # -- text ----------------------------------------------------------------------------------
+    def embed(self, input_ids: np.ndarray) -> np.ndarray:
+        return self.sessions[contract.EMBED_TOKENS].run(None, {"input_ids": np.asarray(input_ids, np.int64)})[0]
+
+    def prompt_embeddings(self, prompt_ids: list[int], audio_features: np.ndarray) -> np.ndarray:
+        """Embeds the prompt and puts audio frame k at the k-th audio placeholder, as Transformers.js does."""
+        ids = np.asarray([prompt_ids], np.int64)
+        embeds = self.embed(ids)
+        positions = np.flatnonzero(ids[0] == self.dims.audio_token_id)
+        if len(positions) != audio_features.shape[0]:
+            raise ValueError(f"the prompt has {len(positions)} audio placeholders for {audio_features.shape[0]} audio frames")
+        embeds[0, positions] = audio_features.astype(embeds.dtype)
+        return embeds
+
+    def empty_state(self) -> DecoderState:
+        shape = (1, self.dims.num_kv_heads, 0, self.dims.head_dim)
+        return DecoderState({name: np.zeros(shape, self.activation) for name in self.dims.kv_names("past_key_values")}, 0)
+
+    def decode(self, inputs_embeds: np.ndarray, state: DecoderState, logits_to_keep: int = 1) -> tuple[np.ndarray, DecoderState]:
+        """One decoder call over new tokens; returns their last `logits_to_keep` logits and the new cache."""
+        new = inputs_embeds.shape[1]
+        total = state.length + new
+        feeds = {
+            "inputs_embeds": inputs_embeds.astype(self.activation),
+            "attention_mask": np.ones((1, total), np.int64),
+            "position_ids": np.arange(state.length, total, dtype=np.int64)[None],
+            "num_logits_to_keep": np.array(logits_to_keep, np.int64),
+            **state.past,
+        }
+        outputs = self.sessions[contract.DECODER].run(None, feeds)
+        present = dict(zip(self.dims.kv_names("past_key_values"), outputs[1:]))
+        return outputs[0], DecoderState(present, total)
