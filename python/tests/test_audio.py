@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from vibevoice_asr_web import audio
+from vibevoice_asr_web import audio, runfiles
 from vibevoice_asr_web.audio import (
     PreparedAudio,
     duration_seconds,
@@ -29,20 +29,7 @@ from vibevoice_asr_web.errors import UserError
 PYTHON_DIR = Path(__file__).resolve().parents[1]
 
 
-def _testdata_dir() -> Path:
-    candidates = [
-        Path(os.environ[v]) / "vibevoice_asr_web" / "testdata" / "audio"
-        for v in ("TEST_SRCDIR", "RUNFILES_DIR")
-        if os.environ.get(v)
-    ]
-    candidates.append(PYTHON_DIR.parent / "testdata" / "audio")
-    for candidate in candidates:
-        if (candidate / "manifest.json").exists():
-            return candidate
-    raise FileNotFoundError(f"testdata/audio/manifest.json not found in {candidates}")
-
-
-AUDIO_DIR = _testdata_dir()
+AUDIO_DIR = runfiles.locate("testdata/audio")
 MANIFEST = json.loads((AUDIO_DIR / "manifest.json").read_text(encoding="utf-8"))
 BY_NAME = {entry["name"]: entry for entry in MANIFEST}
 

@@ -23,3 +23,12 @@ def locate(workspace_path: str, build_hint: str | None = None) -> Path:
             return candidate
     target = build_hint or f"//{workspace_path.rsplit('/', 1)[0]}:{workspace_path.rsplit('/', 1)[-1]}"
     raise UserError(f"{workspace_path} was not found: build it first with ./bazelw build {target}")
+
+
+def selected_checkpoint() -> Path:
+    """The checkpoint //models:* converts (@checkpoint//:checkpoint): the tiny default or the chosen one."""
+    for variable in ("RUNFILES_DIR", "TEST_SRCDIR"):
+        root = os.environ.get(variable)
+        if root and (Path(root) / "checkpoint" / "checkpoint" / "config.json").is_file():
+            return Path(root) / "checkpoint" / "checkpoint"
+    return locate("models/tiny_checkpoint")
