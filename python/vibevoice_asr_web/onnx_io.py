@@ -37,11 +37,14 @@ def save_chunked(
     path: str | os.PathLike,
     max_chunk_bytes: int = MAX_CHUNK_BYTES,
     progress: Callable[[int, int], None] | None = None,
+    allow_oversize: bool = False,
 ) -> SaveReport:
     """Writes `path` (the graph) and its data chunks beside it; returns what was written.
 
-    Tensor values may be lazy (loaded or converted on access): each is materialised, written and
-    dropped before the next.
+    Tensor values may be lazy: each is materialised, written and dropped before the next, and one
+    that has `write_into(handle, offset)` streams itself in slabs instead. With `allow_oversize`, a
+    tensor larger than a chunk gets a chunk of its own (the real model's fp32 embedding and lm_head
+    are 2.18 GB each; fp32 is the onnxruntime reference, not a browser variant).
     """
     path = Path(path)
     directory, onnx_name = path.parent, path.name
@@ -56,26 +59,33 @@ def save_chunked(
             tensor = value.const_value
             size = tensor.nbytes
             if size <= INLINE_LIMIT_BYTES:
+                if hasattr(tensor, "write_into"):  # a streamed tensor this small just goes in the graph
+                    value.const_value = ir.Tensor(tensor.numpy(), name=value.name)
                 continue
-            if size > max_chunk_bytes:
+            if size > max_chunk_bytes and not allow_oversize:
                 raise UserError(
                     f"tensor {value.name} is {size:,} bytes, more than one data chunk may hold "
-                    f"({max_chunk_bytes:,}); split it or use a quantized dtype"
+                    f"({max_chunk_bytes:,}); use a quantized dtype"
                 )
             if handle is None or offset + size > max_chunk_bytes:
                 if handle is not None:
                     handle.close()
                 data_files.append(chunk_file_name(onnx_name, len(data_files)))
-                handle = open(directory / data_files[-1], "wb")
+                handle = open(directory / data_files[-1], "w+b")
                 offset = 0
             padding = -offset % ALIGNMENT
             handle.write(b"\0" * padding)
             offset += padding
-            data = tensor.tobytes()
-            if len(data) != size:
-                raise RuntimeError(f"tensor {value.name}: {len(data)} bytes, expected {size}")
-            handle.write(data)
-            del data
+            if hasattr(tensor, "write_into"):
+                tensor.write_into(handle, offset)  # streams itself in slabs
+            else:
+                data = tensor.tobytes()
+                if len(data) != size:
+                    raise RuntimeError(f"tensor {value.name}: {len(data)} bytes, expected {size}")
+                handle.write(data)
+                del data
+            if handle.tell() != offset + size:
+                raise RuntimeError(f"tensor {value.name}: wrote {handle.tell() - offset} bytes, expected {size}")
             value.const_value = ir.ExternalTensor(
                 data_files[-1], offset, size, tensor.dtype, shape=tensor.shape, name=value.name,
                 metadata_props=dict(tensor.metadata_props), base_dir=directory,

@@ -36,6 +36,7 @@ from typing import Any
 
 from . import tokenizer_builder as tb
 from .atomic import atomic_directory
+from .inventory import from_checkpoint_key, to_checkpoint_key  # noqa: F401 (re-exported for tests)
 from .errors import UserError
 
 FORMAT_VERSION = 1
@@ -225,32 +226,6 @@ def build_tiny_state_dict(config, seed: int, tokenizer_size: int) -> dict[str, A
     return {name: _init_tensor(name, shape, seed, hidden, tokenizer_size) for name, shape in sorted(shapes.items())}
 
 
-# In-memory names -> checkpoint names. transformers 5.23 loads VibeVoice-ASR checkpoints in the layout of the
-# hub checkpoint (microsoft/VibeVoice-ASR-HF), which its conversion mapping renames on load, and its
-# save_pretrained writes that same layout back.
-_SAVE_PREFIXES = (
-    ("model.language_model.", "language_model.model."),
-    ("lm_head.", "language_model.lm_head."),
-    ("model.acoustic_tokenizer_encoder.", "acoustic_tokenizer_encoder."),
-    ("model.semantic_tokenizer_encoder.", "semantic_tokenizer_encoder."),
-    ("model.multi_modal_projector.", "multi_modal_projector."),
-)
-
-
-def to_checkpoint_key(name: str) -> str:
-    for src, dst in _SAVE_PREFIXES:
-        if name.startswith(src):
-            return dst + name[len(src) :]
-    raise ValueError(f"unexpected parameter name {name}")
-
-
-def from_checkpoint_key(key: str) -> str:
-    for src, dst in _SAVE_PREFIXES:
-        if key.startswith(dst):
-            return src + key[len(dst) :]
-    raise ValueError(f"unexpected checkpoint key {key}")
-
-
 def _feature_extractor_config() -> dict[str, Any]:
     from transformers import VibeVoiceAcousticTokenizerFeatureExtractor
 
@@ -283,6 +258,19 @@ def _generation_config(ids: dict[str, int], max_new_tokens: int) -> dict[str, An
     }
 
 
+def processor_files(tok, max_new_tokens: int, model_max_length: int) -> dict[str, str]:
+    """Everything but config.json and the weights: tokenizer, chat template, processor and generation files."""
+    ids = tb.special_token_ids(tok)
+    return {
+        "generation_config.json": _json_text(_generation_config(ids, max_new_tokens)),
+        "tokenizer.json": tb.canonical_tokenizer_json(tok),
+        "tokenizer_config.json": _json_text(tb.tokenizer_config(tok, model_max_length)),
+        "chat_template.jinja": tb.CHAT_TEMPLATE,
+        "preprocessor_config.json": _json_text(_feature_extractor_config()),
+        "processor_config.json": _json_text(_processor_config()),
+    }
+
+
 def _write_checkpoint(dst: Path, seed: int, variant: str) -> None:
     import torch
     from safetensors.torch import save_file
@@ -306,12 +294,7 @@ def _write_checkpoint(dst: Path, seed: int, variant: str) -> None:
     save_file(tensors, str(dst / WEIGHTS_NAME), metadata={"format": "pt"})
     texts = {
         "config.json": _json_text(config_dict),
-        "generation_config.json": _json_text(_generation_config(ids, spec["max_new_tokens"])),
-        "tokenizer.json": tb.canonical_tokenizer_json(tok),
-        "tokenizer_config.json": _json_text(tb.tokenizer_config(tok, spec["text"]["max_position_embeddings"])),
-        "chat_template.jinja": tb.CHAT_TEMPLATE,
-        "preprocessor_config.json": _json_text(_feature_extractor_config()),
-        "processor_config.json": _json_text(_processor_config()),
+        **processor_files(tok, spec["max_new_tokens"], spec["text"]["max_position_embeddings"]),
         "tiny_checkpoint.json": _json_text(
             {
                 "format_version": FORMAT_VERSION,

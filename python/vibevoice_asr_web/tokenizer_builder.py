@@ -140,7 +140,7 @@ def _corpus_lines() -> list[str]:
     return list(_CORPUS_PARAGRAPHS) * 2
 
 
-def build_tokenizer(bpe_vocab_size: int = 600) -> Tokenizer:
+def build_tokenizer(bpe_vocab_size: int = 600, first_added_id: int | None = None) -> Tokenizer:
     """Train the byte-level BPE on the built-in corpus and add the Qwen2.5 added tokens after it.
 
     ``bpe_vocab_size`` is a target for the learned vocabulary (256 byte symbols included); the trainer stops
@@ -166,6 +166,14 @@ def build_tokenizer(bpe_vocab_size: int = 600) -> Tokenizer:
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     tok.train_from_iterator(_corpus_lines(), trainer=trainer)
+    if first_added_id is not None:
+        # Unreachable filler entries put the added tokens at the ids a real vocabulary gives them.
+        data = json.loads(tok.to_str())
+        vocab = data["model"]["vocab"]
+        if first_added_id < len(vocab):
+            raise ValueError(f"first_added_id {first_added_id} is inside the learned vocabulary ({len(vocab)})")
+        vocab.update({f"<|filler_{i}|>": i for i in range(len(vocab), first_added_id)})
+        tok = Tokenizer.from_str(json.dumps(data))
     tok.add_tokens([AddedToken(text, special=special, normalized=False) for text, special in QWEN2_ADDED_TOKENS])
     # The trainer keeps alphabet symbols in sorted order and breaks merge ties by pair ids, so the result is
     # a pure function of the corpus; `canonical_tokenizer_json` adds a fixed serialisation on top.

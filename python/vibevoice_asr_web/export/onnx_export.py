@@ -59,7 +59,9 @@ def export(wrapper: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], s
 
 
 def strip_export_metadata(model: ir.Model) -> None:
-    """Drops the exporter's per-node stack traces (most of the graph file's bytes)."""
+    """Drops the exporter's per-node stack traces and program signature (most of the graph file's bytes)."""
+    model.graph.metadata_props.clear()
+    model.metadata_props.clear()
     for node in model.graph:
         node.metadata_props.clear()
         node.doc_string = None

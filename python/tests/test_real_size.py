@@ -1,0 +1,104 @@
+"""The real-size path on small inputs: the config-only size report, synthetic bf16 checkpoints,
+and weights streamed from safetensors into the export in slabs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from vibevoice_asr_web import cli, inventory, size_report
+from vibevoice_asr_web.checkpoint_weights import SafetensorsCheckpoint
+from vibevoice_asr_web.errors import UserError
+from vibevoice_asr_web.export import weights
+from vibevoice_asr_web.progress import Progress
+from vibevoice_asr_web.real_model import real_config
+from vibevoice_asr_web.synthetic import make_synthetic, to_bfloat16
+
+
+def test_size_report_counts_the_real_model_exactly():
+    params = inventory.parameters(real_config())
+    assert sum(p.numel for p in params) == 8_330_325_888  # acoustic + semantic encoders, connectors, Qwen2, lm_head
+    sizes = size_report.variant_sizes(real_config())
+    assert sizes["fp32"].total == 4 * 8_330_325_888
+    assert sizes["fp16"].total == 2 * 8_330_325_888
+    for dtype in ("fp32", "fp16"):  # the embedding table and lm_head (152064 x 3584) exceed one 1 GiB GPU buffer
+        assert sizes[dtype].largest[1] > size_report.GIB
+    for dtype in ("q4", "q4f16"):
+        assert sizes[dtype].largest[1] < size_report.GIB
+        assert sizes[dtype].total < sizes["fp16"].total / 2.5
+    assert sizes["q4f16"].kv_bytes_per_token == 2 * 28 * 4 * 128 * 2  # 56 KiB per token
+    assert sizes["q4"].memory_for(60) > sizes["q4"].memory_for(1) > sizes["q4"].total
+
+
+def test_size_report_command_prints_every_variant(capsys):
+    assert cli.main(["size-report"]) == 0
+    out = capsys.readouterr().out
+    for dtype in ("fp32", "fp16", "q4", "q4f16"):
+        assert f"| {dtype} |" in out
+    assert "33.32 GB" in out and "16.66 GB" in out
+
+
+def test_bfloat16_rounds_to_nearest_even():
+    x = np.array([1.0, 1.00390625, 1.01171875, -2.5, 3.1415927], np.float32)
+    import torch
+
+    expected = torch.from_numpy(x).to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+    np.testing.assert_array_equal(to_bfloat16(x), expected)
+
+
+@pytest.fixture(scope="module")
+def synthetic_checkpoint(tiny_checkpoint, tmp_path_factory):
+    """A synthetic bf16 checkpoint of the tiny configuration, in several shards."""
+    config = json.loads((tiny_checkpoint / "config.json").read_text())
+    return make_synthetic(tmp_path_factory.mktemp("synthetic") / "ckpt", num_layers=3, shard_bytes=2_000_000,
+                          config=config, progress=Progress(quiet=True))
+
+
+def test_synthetic_checkpoint_is_sharded_bf16_that_transformers_loads(synthetic_checkpoint):
+    import torch
+    from transformers import VibeVoiceAsrForConditionalGeneration
+
+    shards = sorted(synthetic_checkpoint.glob("*.safetensors"))
+    assert len(shards) >= 2
+    index = json.loads((synthetic_checkpoint / "model.safetensors.index.json").read_text())
+    assert set(index["weight_map"].values()) == {p.name for p in shards}
+    model = VibeVoiceAsrForConditionalGeneration.from_pretrained(synthetic_checkpoint, dtype=torch.bfloat16)
+    assert model.config.text_config.num_hidden_layers == 3
+    reader = SafetensorsCheckpoint(synthetic_checkpoint)
+    for name, tensor in model.state_dict().items():
+        np.testing.assert_array_equal(reader.read(name), tensor.float().numpy(), err_msg=name)
+
+
+def test_export_streams_bf16_weights_and_matches_pytorch(synthetic_checkpoint, tmp_path, test_audio_dir, monkeypatch):
+    monkeypatch.setattr(weights, "SLAB_BYTES", 4096)  # many slabs per tensor, transposed ones included
+    code = cli.main(["export", "--checkpoint", str(synthetic_checkpoint), "--output-dir", str(tmp_path / "out"),
+                     "--quiet", "--audio", str(test_audio_dir / "hello.wav")])
+    assert code == 0
+    parity = json.loads((tmp_path / "out" / "manifest.json").read_text())["parity"]["fp32"]
+    assert parity["passed"] and parity["greedy_tokens_equal"]
+
+
+def test_streamed_transposed_weight_equals_numpy(synthetic_checkpoint, tmp_path, monkeypatch):
+    monkeypatch.setattr(weights, "SLAB_BYTES", 1000)
+    reader = SafetensorsCheckpoint(synthetic_checkpoint)
+    name = "lm_head.weight"
+    tensor = weights.CheckpointTensor(reader, name, transposed=True, metadata_props={})
+    with open(tmp_path / "w.bin", "w+b") as f:
+        f.write(b"\xff" * 16)
+        tensor.write_into(f, 16)
+        assert f.tell() == 16 + tensor.nbytes
+    written = np.fromfile(tmp_path / "w.bin", np.float32, offset=16).reshape(tuple(tensor.shape))
+    np.testing.assert_array_equal(written, reader.read(name).T)
+
+
+def test_truncated_safetensors_is_reported(synthetic_checkpoint, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(synthetic_checkpoint, copy)
+    shard = sorted(copy.glob("*.safetensors"))[-1]
+    shard.write_bytes(shard.read_bytes()[:-10])
+    with pytest.raises(UserError, match="truncated"):
+        SafetensorsCheckpoint(copy)
