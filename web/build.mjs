@@ -40,5 +40,5 @@ cpSync(options.static, out, { recursive: true, dereference: true });
 const ortDist = join(nodeModules, 'onnxruntime-web', 'dist');
 mkdirSync(join(out, 'ort'), { recursive: true });
 for (const name of ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm']) {
-  cpSync(join(ortDist, name), join(out, 'ort', name));
+  cpSync(join(ortDist, name), join(out, 'ort', name), { dereference: true });
 }

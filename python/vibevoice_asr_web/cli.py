@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from vibevoice_asr_web import __version__
@@ -19,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "make-synthetic": ("vibevoice_asr_web.synthetic", "Write a checkpoint with the real configuration, random bf16 weights and N decoder layers"),
     "size-report": ("vibevoice_asr_web.size_report", "Print every variant's size and browser memory for the real model, from its config"),
     "serve": ("vibevoice_asr_web.serve", "Serve the web demo and an artifact folder on 127.0.0.1"),
+    "transcribe": ("vibevoice_asr_web.runtime.transcribe", "Transcribe audio files with onnxruntime (no torch): JSON, SRT, VTT or text"),
+    "reference": ("vibevoice_asr_web.runtime.reference", "Write reference.json (ids, text, first-step logits per dtype) for the browser tests"),
 }
 
 
@@ -39,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # onnxruntime otherwise tries to write a telemetry id under HOME and warns on stderr when it cannot.
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

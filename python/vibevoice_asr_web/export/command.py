@@ -55,8 +55,10 @@ def export_fp32_graphs(checkpoint: Path, config: dict, onnx_dir: Path, progress:
         progress.note(f"exporting {graph}")
         with torch.device("meta"):
             wrapper, example = graphs.wrapper_and_inputs(graph, model, dims)
-        exported = onnx_export.export(wrapper, example, specs[graph])
+        exported = onnx_export.export(wrapper, example, specs[graph], static_batch=graph in graphs.STATIC_BATCH_GRAPHS)
         attach_checkpoint_weights(exported, weights, config)
+        if graph == contract.DECODER:
+            onnx_export.fuse_group_query_attention(exported, specs[graph])
         report = onnx_io.save_chunked(
             exported, onnx_dir / contract.onnx_file_name(graph, "fp32"),
             progress=progress.bytes_callback(f"writing {graph}"), allow_oversize=True,
@@ -89,9 +91,9 @@ def export_artifacts(
     progress: Progress | None = None,
 ) -> Path:
     progress = progress or Progress()
-    dtype = contract.canonical_dtype(dtype)
-    if dtype != "fp32":
-        raise UserError(f"--dtype {dtype} is not available yet: export fp32 (quantized variants come with `quantize`)")
+    if [contract.canonical_dtype(d.strip()) for d in dtype.split(",") if d.strip()] != ["fp32"]:
+        return export_variants(checkpoint, output_dir, dtype, revision, overwrite, validate, audio, progress)
+    dtype = "fp32"
     source = checkpoint_source.resolve(checkpoint, revision)
     config = json.loads((source.path / "config.json").read_text())
     contract.ModelDims.from_config(config)  # fails early, with a clear message, on a non-VibeVoice config
@@ -119,11 +121,31 @@ def export_artifacts(
     return Path(output_dir)
 
 
+def export_variants(checkpoint, output_dir, dtypes: str, revision, overwrite, validate, audio, progress: Progress) -> Path:
+    """fp16 / q4 / q4f16: fp32 into a temporary sibling folder (validated against PyTorch), then `quantize`."""
+    import tempfile
+
+    from vibevoice_asr_web.quantize.folder import parse_dtypes, quantize_folder
+
+    variants = parse_dtypes(dtypes)
+    output = Path(output_dir).absolute()
+    if output.is_dir() and any(output.iterdir()) and not overwrite:
+        raise UserError(f"{output} already exists and is not empty: remove it or pass --overwrite")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{output.name}.fp32-", dir=output.parent) as scratch:
+        fp32_dir = export_artifacts(checkpoint, Path(scratch) / "fp32", "fp32", revision, False, validate, audio, progress)
+        return quantize_folder(fp32_dir, output, variants, overwrite=overwrite, validate=validate, audio=audio, progress=progress)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="a local checkpoint folder or a Hub repo id (OWNER/NAME)")
     parser.add_argument("--revision", help="Hub revision (branch, tag or commit) to pin")
     parser.add_argument("--output-dir", "--output_dir", required=True, help="artifact folder to write")
-    parser.add_argument("--dtype", default="fp32", help="fp32 (alias float32)")
+    parser.add_argument(
+        "--dtype", default="fp32",
+        help="fp32 (alias float32), fp16 (float16), q4 (int4) or q4f16; several variants separated by commas "
+        "(e.g. q4,q4f16). Variants are made from an fp32 export in a temporary folder, as `quantize` does",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     parser.add_argument("--no-validate", dest="validate", action="store_false", help="skip the PyTorch parity check")
     parser.add_argument("--audio", action="append", help="audio file for the greedy-transcription check (repeatable)")

@@ -12,6 +12,7 @@ from vibevoice_asr_web.contract import AUDIO_ENCODER, DECODER, EMBED_TOKENS, Mod
 from vibevoice_asr_web.export import wrappers
 
 EXAMPLE_BATCH = 2
+STATIC_BATCH_GRAPHS = (DECODER,)
 
 
 def wrapper_and_inputs(graph: str, model: torch.nn.Module, dims: ModelDims) -> tuple[torch.nn.Module, tuple]:
@@ -23,6 +24,7 @@ def wrapper_and_inputs(graph: str, model: torch.nn.Module, dims: ModelDims) -> t
     if graph == EMBED_TOKENS:
         return wrappers.EmbedTokensWrapper(model), (torch.randint(0, dims.vocab_size, (batch, 5)),)
     if graph == DECODER:
+        batch = 1  # traced for one sequence: see onnx_export.fuse_group_query_attention
         new, past = 5, 3
         kv = [torch.randn(batch, dims.num_kv_heads, past, dims.head_dim) for _ in dims.kv_names("past")]
         inputs = (

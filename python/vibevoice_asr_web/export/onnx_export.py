@@ -22,20 +22,24 @@ OPSET = 18
 IR_VERSION = 10  # onnxruntime-node 1.30 (Transformers.js in Node) rejects newer IR versions
 
 
-def dynamic_shapes_for(wrapper: torch.nn.Module, spec: GraphSpec) -> tuple:
+def dynamic_shapes_for(wrapper: torch.nn.Module, spec: GraphSpec, static_batch: bool = False) -> tuple:
     """torch.onnx's dynamic_shapes: every symbolic dim of every input, by its contract name.
 
     Inputs past the wrapper's named parameters arrive through its *args (the caches), which
-    torch.export sees as one tuple.
+    torch.export sees as one tuple. With `static_batch` the batch dim is traced as fixed.
     """
-    shapes = [{axis: dim for axis, dim in enumerate(t.shape) if isinstance(dim, str)} for t in spec.inputs]
+    shapes = [
+        {axis: dim for axis, dim in enumerate(t.shape) if isinstance(dim, str) and not (static_batch and dim == "batch_size")}
+        for t in spec.inputs
+    ]
     parameters = inspect.signature(wrapper.forward).parameters.values()
     named = sum(p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD for p in parameters)
     has_varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
     return (*shapes[:named], tuple(shapes[named:])) if has_varargs else tuple(shapes)
 
 
-def export(wrapper: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], spec: GraphSpec) -> ir.Model:
+def export(wrapper: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], spec: GraphSpec, static_batch: bool = False) -> ir.Model:
+    """Traces one graph; `static_batch` traces a batch of one (the example's) as a fixed size."""
     wrapper.eval()
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # the exporter's notes about dims sharing constraints are expected
@@ -44,7 +48,7 @@ def export(wrapper: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], s
             example_inputs,
             input_names=spec.input_names,
             output_names=spec.output_names,
-            dynamic_shapes=dynamic_shapes_for(wrapper, spec),
+            dynamic_shapes=dynamic_shapes_for(wrapper, spec, static_batch),
             opset_version=OPSET,
             dynamo=True,
             optimize=False,
@@ -142,3 +146,34 @@ def apply_contract(model: ir.Model, spec: GraphSpec) -> None:
                 if isinstance(want, int) and got != want:
                     raise RuntimeError(f"{kind} {value.name} dim {axis}: exported {got}, contract {want}")
             value.shape = ir.Shape([want if isinstance(want, int) else ir.SymbolicDim(want) for want in tensor.shape])
+
+
+def fuse_group_query_attention(model: ir.Model, spec: GraphSpec) -> None:
+    """Fuses the decoder's attention into onnxruntime's GroupQueryAttention (rotary included).
+
+    GroupQueryAttention reads the cache and the new keys without repeating KV heads or building a
+    [heads, query, key] score tensor, which is what makes an hour of audio (27,000 tokens)
+    possible. Its chunked prefill (new tokens after a past) takes a batch of one, so the decoder is
+    traced for one sequence; its inputs keep the contract's `batch_size` name. Parameters stay
+    hidden (their names must survive: the quantizer finds weights by name); the rotary frequencies
+    must be real by now.
+    """
+    from transformers.exporters.onnxruntime_fusions import fuse_for_onnxruntime
+
+    parameters = {name: v.const_value for name, v in model.graph.initializers.items() if hasattr(v.const_value, "write_into")}
+    for name in parameters:
+        model.graph.initializers[name].const_value = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fuse_for_onnxruntime(model, "cpu")
+    finally:
+        for name, tensor in parameters.items():
+            if name in model.graph.initializers:
+                model.graph.initializers[name].const_value = tensor
+    missing = [name for name in parameters if name not in model.graph.initializers]
+    if missing:
+        raise RuntimeError(f"attention fusion dropped weights {missing[:3]}")
+    if not any(node.op_type == "GroupQueryAttention" for node in model.graph):
+        raise RuntimeError("the decoder's attention did not fuse into GroupQueryAttention")
+    apply_contract(model, spec)

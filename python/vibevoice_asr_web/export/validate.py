@@ -118,17 +118,13 @@ def check_decoder(model, onnx, rng) -> list[Comparison]:
     for kind in ("key", "value"):
         want = getattr(cache.layers[last], f"{kind}s").numpy()
         rows.append(compare(contract.DECODER, f"after {DECODE_STEPS} steps", f"present.{last}.{kind}", state.past[f"past_key_values.{last}.{kind}"], want, FP32_MIN_COSINE))
-    # batch 2 in one call: the batch dim is really dynamic
-    batch = rng.standard_normal((2, 6, dims.hidden_size)).astype(np.float32)
+    # Chunked prefill (how long audio is fed): 9 tokens as 5 + 4 after a past of 5 decoded ones.
+    chunks = rng.standard_normal((1, 9, dims.hidden_size)).astype(np.float32)
     with torch.no_grad():
-        want = model(inputs_embeds=torch.from_numpy(batch)).logits.numpy()
-    session = onnx.sessions[contract.DECODER]
-    empty = np.zeros((2, dims.num_kv_heads, 0, dims.head_dim), np.float32)
-    feeds = {
-        "inputs_embeds": batch, "attention_mask": np.ones((2, 6), np.int64), "position_ids": np.tile(np.arange(6), (2, 1)),
-        "num_logits_to_keep": np.array(0, np.int64), **{n: empty for n in dims.kv_names("past_key_values")},
-    }
-    rows.append(compare(contract.DECODER, "batch 2 prefill", "logits", session.run(["logits"], feeds)[0], want, FP32_MIN_COSINE))
+        want = model(inputs_embeds=torch.from_numpy(chunks), past_key_values=cache, use_cache=True).logits.numpy()
+    first, state = onnx.decode(chunks[:, :5], state, logits_to_keep=0)
+    second, state = onnx.decode(chunks[:, 5:], state, logits_to_keep=0)
+    rows.append(compare(contract.DECODER, "prefill in 2 chunks", "logits (all rows)", np.concatenate([first, second], 1), want, FP32_MIN_COSINE))
     return rows
 
 
@@ -180,19 +176,47 @@ def against_pytorch(folder: Path, model, checkpoint: Path, audio_files=None, pro
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--onnx-dir", "--onnx_dir", required=True, help="artifact folder made by `export`")
+    parser.add_argument("--onnx-dir", "--onnx_dir", required=True, help="artifact folder made by `export` or `quantize`")
     parser.add_argument("--checkpoint", help="the source checkpoint (folder or Hub id); default: the manifest's Hub source")
+    parser.add_argument(
+        "--reference-dir",
+        help="fp32 artifact folder to compare fp16/q4/q4f16 variants with; default: the fp32 graphs in --onnx-dir, "
+        "else the folder the variants were quantized from (the manifest's quantized_from)",
+    )
     parser.add_argument("--audio", action="append", help="audio file for the greedy-transcription check (repeatable)")
     parser.add_argument("--quiet", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
-    from vibevoice_asr_web import checkpoint_source, manifest
-    from vibevoice_asr_web.export.command import load_model
+    from vibevoice_asr_web import manifest
+    from vibevoice_asr_web.quantize import compare
 
     progress = Progress(quiet=args.quiet)
     folder = Path(args.onnx_dir)
     info = manifest.read(folder)
+    present = compare.variants_present(folder)
+    if not present:
+        raise UserError(f"{folder}/onnx holds no complete variant (all three graphs of fp32, fp16, q4 or q4f16): export it again")
+    passed = True
+    if "fp32" in present:
+        passed = _run_against_pytorch(args, folder, info, progress)
+    variants = [d for d in present if d != "fp32"]
+    if variants:
+        reference = compare.reference_folder(folder, args.reference_dir, info)
+        audio_files = [Path(a) for a in args.audio] if args.audio else default_audio()
+        prompt_list = compare.prompts(reference, audio_files)
+        for dtype in variants:
+            report = compare.compare_variant(folder, dtype, reference, audio_files, progress=progress, prompt_list=prompt_list)
+            print(report.table())
+            passed = passed and report.passed
+    print("PASS" if passed else "FAIL")
+    return 0 if passed else 1
+
+
+def _run_against_pytorch(args: argparse.Namespace, folder: Path, info: dict, progress: Progress) -> bool:
+    from vibevoice_asr_web import checkpoint_source
+    from vibevoice_asr_web.export.command import load_model
+
     checkpoint = args.checkpoint
     if checkpoint is None:
         if info["source"]["kind"] != "hub":
@@ -202,5 +226,4 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(source.path)
     report = against_pytorch(folder, model, source.path, audio_files=args.audio, progress=progress)
     print(report.table())
-    print("PASS" if report.passed else "FAIL")
-    return 0 if report.passed else 1
+    return report.passed

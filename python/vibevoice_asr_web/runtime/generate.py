@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,8 +44,7 @@ class Generation:
     first_logits: np.ndarray  # the first decode step's logits, [vocab] float32
     prefill_seconds: float
     decode_seconds: float
-    repeated_ngram: int | None = None
-    timings: dict = field(default_factory=dict)
+    repeated_ngram: int | None = None  # the looping n-gram's length when stop_reason is "repetition"
 
     @property
     def tokens_per_second(self) -> float:

@@ -21,6 +21,43 @@ class DecoderState:
     length: int
 
 
+DEVICES = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+def providers_for(device: str) -> list[str]:
+    """onnxruntime execution providers for `--device`; UserError when this onnxruntime lacks it."""
+    import onnxruntime
+
+    if device not in DEVICES:
+        raise UserError(f"unknown device {device!r}: expected one of {', '.join(DEVICES)}")
+    wanted = DEVICES[device]
+    available = onnxruntime.get_available_providers()
+    if wanted not in available:
+        raise UserError(
+            f"--device {device} needs onnxruntime's {wanted}, but this onnxruntime {onnxruntime.__version__} "
+            f"offers only {', '.join(available)}: install onnxruntime-gpu (with CUDA and cuDNN) or use --device cpu"
+        )
+    return [wanted] if wanted == "CPUExecutionProvider" else [wanted, "CPUExecutionProvider"]
+
+
+def graph_files(folder: Path, dtype: str) -> dict[str, list[str]]:
+    """Each graph's .onnx file and its external-data chunks (as the manifest and the folder list them)."""
+    listed = manifest.read(folder)["files"] if (folder / manifest.MANIFEST).is_file() else {}
+    files = {}
+    for graph in contract.GRAPH_NAMES:
+        name = f"onnx/{contract.onnx_file_name(graph, dtype)}"
+        chunks = {n for n in listed if n.startswith(name + "_data")}
+        chunks |= {f"onnx/{p.name}" for p in (folder / "onnx").glob(Path(name).name + "_data*")}
+        files[graph] = [name, *sorted(chunks)]
+    return files
+
+
+def variants_present(folder: str | os.PathLike) -> list[str]:
+    """The dtypes (fp32, fp16, q4, q4f16) whose three graph files are all in `folder`/onnx."""
+    onnx = Path(folder) / "onnx"
+    return [d for d in contract.DTYPE_SUFFIX if all((onnx / contract.onnx_file_name(g, d)).is_file() for g in contract.GRAPH_NAMES)]
+
+
 class OnnxAsrModel:
     def __init__(self, artifact_dir: str | os.PathLike, dtype: str = "fp32", providers: list[str] | None = None, verify: bool = True):
         import onnxruntime
@@ -30,12 +67,15 @@ class OnnxAsrModel:
         config_path = self.folder / "config.json"
         if not config_path.is_file():
             raise UserError(f"{self.folder} holds no config.json: pass an artifact folder made by `vibevoice-asr-web export`")
-        self.config = json.loads(config_path.read_text())
+        try:
+            self.config = json.loads(config_path.read_text())
+        except json.JSONDecodeError as error:
+            raise UserError(f"{config_path} is not valid JSON ({error}): download or export the artifacts again") from None
         self.dims = contract.ModelDims.from_config(self.config)
         self.specs = contract.graph_specs(self.dims)
         self.activation = np.dtype(contract.activation_type(self.dtype))
-        files = {g: f"onnx/{contract.onnx_file_name(g, self.dtype)}" for g in contract.GRAPH_NAMES}
-        for graph, name in files.items():
+        self.files = graph_files(self.folder, self.dtype)
+        for graph, (name, *_) in self.files.items():
             if not (self.folder / name).is_file():
                 present = sorted(p.name for p in (self.folder / "onnx").glob("*.onnx")) if (self.folder / "onnx").is_dir() else []
                 raise UserError(
@@ -43,18 +83,23 @@ class OnnxAsrModel:
                     f"(it holds {', '.join(present) or 'no ONNX graphs'}); pick another --dtype or export this one"
                 )
         if verify:
-            data = [f"onnx/{p.name}" for g in files.values() for p in sorted((self.folder / "onnx").glob(Path(g).name + "_data*"))]
-            manifest.verify_files(self.folder, list(files.values()) + data)
+            manifest.verify_files(self.folder, [name for names in self.files.values() for name in names])
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         self.providers = providers or ["CPUExecutionProvider"]
         try:
             self.sessions = {
-                graph: onnxruntime.InferenceSession(str(self.folder / name), options, providers=self.providers)
-                for graph, name in files.items()
+                graph: onnxruntime.InferenceSession(str(self.folder / names[0]), options, providers=self.providers)
+                for graph, names in self.files.items()
             }
         except Exception as error:  # onnxruntime raises its own exception types
             raise UserError(f"onnxruntime could not load the {self.dtype} graphs of {self.folder}: {error}") from None
+        for graph, session in self.sessions.items():
+            if session.get_providers()[0] != self.providers[0]:
+                raise UserError(
+                    f"onnxruntime fell back to {session.get_providers()[0]} for {graph} instead of {self.providers[0]} "
+                    "(its libraries did not load): check the CUDA and cuDNN installation, or use --device cpu"
+                )
 
     # -- audio ---------------------------------------------------------------------------------
     def zero_conv_caches(self, batch: int = 1) -> dict[str, np.ndarray]:
