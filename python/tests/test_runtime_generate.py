@@ -70,3 +70,23 @@ def test_unknown_device_is_refused():
     with pytest.raises(UserError, match="unknown device"):
         providers_for("tpu")
     assert providers_for("cpu") == ["CPUExecutionProvider"]
+
+
+def test_chunked_prefill_gives_the_same_tokens_as_one_call(fp32_artifacts, test_audio_dir):
+    """Long audio is prefilled a chunk at a time; the result must not depend on the chunk size."""
+    from vibevoice_asr_web import audio
+    from vibevoice_asr_web.runtime.pipeline import Transcriber
+
+    transcriber = Transcriber(fp32_artifacts)
+    clip = audio.prepare(test_audio_dir / "long_story.wav")  # ~150 prompt tokens
+    results = [transcriber.transcribe(clip, max_new_tokens=24, guard=None, prefill_chunk_tokens=n) for n in (100_000, 64, 7)]
+    ids = [r.generation.token_ids for r in results]
+    assert ids[0] == ids[1] == ids[2]
+    np.testing.assert_allclose(results[0].generation.first_logits, results[2].generation.first_logits, atol=1e-4)
+
+
+def test_prefill_runs_in_chunks_of_the_given_size():
+    model = ScriptedModel([3, 3, 3, 7])
+    result = greedy(model, np.zeros((1, 11, 4), np.float32), (7,), 100, prefill_chunk_tokens=4)
+    assert model.calls[:3] == [4, 4, 3]
+    assert result.token_ids == [3, 7]  # the first token comes from the last chunk's logits

@@ -11,6 +11,10 @@ import numpy as np
 from vibevoice_asr_web.runtime.sessions import OnnxAsrModel
 
 
+# Prompt tokens per decoder call during prefill: bounds attention memory for long audio.
+PREFILL_CHUNK_TOKENS = 512
+
+
 @dataclass(frozen=True)
 class RepetitionGuard:
     """Stops a decode that has started looping: the last `span` tokens are one n-gram repeated.
@@ -59,11 +63,18 @@ def greedy(
     max_new_tokens: int,
     on_token: Callable[[int, int], None] | None = None,
     guard: RepetitionGuard | None = RepetitionGuard(),
+    prefill_chunk_tokens: int = PREFILL_CHUNK_TOKENS,
 ) -> Generation:
     if max_new_tokens < 1:
         raise ValueError(f"max_new_tokens must be at least 1, got {max_new_tokens}")
     started = time.perf_counter()
-    logits, state = model.decode(prompt_embeds, model.empty_state())
+    if prefill_chunk_tokens < 1:
+        raise ValueError(f"the prefill chunk must hold at least one token, got {prefill_chunk_tokens}")
+    # The prompt in decoder calls of at most prefill_chunk_tokens tokens: memory per call grows with
+    # the chunk, not with the prompt (an hour of audio is 27,000 tokens).
+    state = model.empty_state()
+    for start in range(0, prompt_embeds.shape[1], prefill_chunk_tokens):
+        logits, state = model.decode(prompt_embeds[:, start : start + prefill_chunk_tokens], state)
     prefill_seconds = time.perf_counter() - started
     first_logits = logits[0, -1].astype(np.float32)
     tokens: list[int] = []

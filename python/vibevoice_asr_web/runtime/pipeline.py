@@ -22,7 +22,7 @@ from vibevoice_asr_web.audio import PreparedAudio
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.runtime import segments
-from vibevoice_asr_web.runtime.generate import Generation, RepetitionGuard, greedy
+from vibevoice_asr_web.runtime.generate import PREFILL_CHUNK_TOKENS, Generation, RepetitionGuard, greedy
 from vibevoice_asr_web.runtime.prompt import PromptBuilder
 from vibevoice_asr_web.runtime.sessions import OnnxAsrModel, providers_for
 
@@ -125,6 +125,7 @@ class Transcriber:
         hotwords: str | None = None,
         max_new_tokens: int | None = None,
         guard: RepetitionGuard | None = RepetitionGuard(),
+        prefill_chunk_tokens: int = PREFILL_CHUNK_TOKENS,
     ) -> Transcription:
         prompt_ids = self.prompt.ids(audio.num_audio_tokens, audio.duration, hotwords)
         started = time.perf_counter()
@@ -146,7 +147,8 @@ class Transcriber:
                 self.progress.status(f"{name}: {count} tokens generated, {(count - 1) / max(now - clock['start'], 1e-9):.1f} tokens/s")
 
         generation = greedy(
-            self.model, embeds, self.settings.eos_token_ids, max_new_tokens or self.settings.max_new_tokens, on_token=on_token, guard=guard
+            self.model, embeds, self.settings.eos_token_ids, max_new_tokens or self.settings.max_new_tokens,
+            on_token=on_token, guard=guard, prefill_chunk_tokens=prefill_chunk_tokens,
         )
         self.progress.done()
         answer = self.prompt.decode(generation.token_ids)

@@ -11,6 +11,7 @@ from vibevoice_asr_web.contract import DTYPE_SUFFIX
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.runtime import formats
+from vibevoice_asr_web.runtime.generate import PREFILL_CHUNK_TOKENS
 from vibevoice_asr_web.runtime.pipeline import Transcriber, Transcription
 from vibevoice_asr_web.runtime.sessions import DEVICES
 
@@ -49,6 +50,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=positive_int, help="stop after this many tokens (default: generation_config.json's max_new_tokens)")
     parser.add_argument("--output", "-o", metavar="FILE", help="write the output here instead of stdout")
     parser.add_argument("--quiet", action="store_true", help="no progress, even on a terminal")
+    parser.add_argument(
+        "--prefill-chunk", type=positive_int, default=PREFILL_CHUNK_TOKENS,
+        help=f"prompt tokens per decoder call; bounds memory for long audio (default {PREFILL_CHUNK_TOKENS})",
+    )
     parser.add_argument("--device", choices=list(DEVICES), default="cpu", help="onnxruntime device (default: cpu; cuda needs onnxruntime-gpu)")
 
 
@@ -92,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
     progress.done()
     results = []
     for path, clip in clips:
-        result = transcriber.transcribe(clip, name=path, hotwords=args.hotwords, max_new_tokens=args.max_new_tokens)
+        result = transcriber.transcribe(
+            clip, name=path, hotwords=args.hotwords, max_new_tokens=args.max_new_tokens, prefill_chunk_tokens=args.prefill_chunk
+        )
         for warning in warnings(result):
             print(f"vibevoice-asr-web transcribe: warning: {warning}", file=sys.stderr)
         t = result.timings
