@@ -1,5 +1,7 @@
 // Bundles the web library and pages with esbuild and copies onnxruntime-web's wasm files beside them,
-// so the page needs nothing from another origin.
+// so the page needs nothing from another origin. Every src/X.ts with a static/X.html becomes X.js;
+// the library itself (src/vibevoice/index.ts) becomes vibevoice-asr.js, an ES module other pages
+// can import (it shares chunks/ with the pages and loads ort/ relative to the page by default).
 // Usage: node build.mjs --node-modules DIR --out DIR [--src DIR] [--static DIR]
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -17,7 +19,8 @@ const { build } = await import(pathToFileURL(join(nodeModules, 'esbuild', 'lib',
 const entryPoints = readdirSync(options.src)
   .filter((name) => /\.ts$/.test(name) && !name.endsWith('.d.ts'))
   .filter((name) => readdirSync(options.static).includes(name.replace(/\.ts$/, '.html')))
-  .map((name) => join(options.src, name));
+  .map((name) => ({ in: join(options.src, name), out: name.replace(/\.ts$/, '') }));
+entryPoints.push({ in: join(options.src, 'vibevoice', 'index.ts'), out: 'vibevoice-asr' });
 
 mkdirSync(out, { recursive: true });
 await build({

@@ -1,11 +1,13 @@
-"""web_bundle: the browser library and pages, bundled by web/build.mjs with esbuild."""
+"""web_bundle and web_node_test: the browser library and pages, and their Node tests."""
+
+def _node_modules_dir(path):
+    """The node_modules folder that `path` (a file inside it) lies in."""
+    marker = "/node_modules/"
+    return path[:path.index(marker) + len(marker) - 1]
 
 def _web_bundle_impl(ctx):
     out = ctx.actions.declare_directory(ctx.label.name)
-    modules = ctx.files.node_modules
-    marker = "/node_modules/"
-    first = modules[0].path
-    node_modules_dir = first[:first.index(marker) + len(marker) - 1]
+    node_modules_dir = _node_modules_dir(ctx.files.node_modules[0].path)
     src_dir = ctx.file.build_script.dirname + "/src"
     static_dir = ctx.file.build_script.dirname + "/static"
     ctx.actions.run(
@@ -21,7 +23,7 @@ def _web_bundle_impl(ctx):
             "--out",
             out.path,
         ],
-        inputs = ctx.files.srcs + ctx.files.static + modules + [ctx.file.build_script],
+        inputs = ctx.files.srcs + ctx.files.static + ctx.files.node_modules + [ctx.file.build_script],
         outputs = [out],
         mnemonic = "WebBundle",
         progress_message = "Bundling the web library and pages with esbuild",
@@ -37,5 +39,42 @@ web_bundle = rule(
         "build_script": attr.label(allow_single_file = True, mandatory = True),
         "node_modules": attr.label(mandatory = True),
         "node": attr.label(executable = True, cfg = "exec", allow_single_file = True, mandatory = True),
+    },
+)
+
+def _web_node_test_impl(ctx):
+    launcher = ctx.actions.declare_file(ctx.label.name + ".sh")
+    # The test starts in the main workspace's runfiles folder; short paths are relative to it.
+    args = [
+        ctx.file.script.short_path,
+        "--node-modules",
+        _node_modules_dir(ctx.files.node_modules[0].short_path),
+        "--web-dir",
+        ctx.label.package,
+        "--repo-root",
+        ".",
+    ] + ctx.attr.extra_args
+    ctx.actions.write(
+        launcher,
+        content = "#!/usr/bin/env bash\nset -euo pipefail\nexec {node} {args} \"$@\"\n".format(
+            node = ctx.file.node.short_path,
+            args = " ".join(["'%s'" % a for a in args]),
+        ),
+        is_executable = True,
+    )
+    runfiles = ctx.runfiles(files = ctx.files.srcs + ctx.files.data + ctx.files.node_modules + [ctx.file.script, ctx.file.node])
+    return [DefaultInfo(executable = launcher, runfiles = runfiles)]
+
+web_node_test = rule(
+    implementation = _web_node_test_impl,
+    test = True,
+    doc = "Runs `script` (web/test/run_tests.mjs) with the host Node.js against this package's sources and node_modules.",
+    attrs = {
+        "script": attr.label(allow_single_file = [".mjs"], mandatory = True, doc = "the test runner"),
+        "srcs": attr.label_list(allow_files = True, doc = "sources and test files the runner reads"),
+        "data": attr.label_list(allow_files = True, doc = "fixtures and test audio"),
+        "extra_args": attr.string_list(doc = "extra runner arguments, e.g. --typecheck"),
+        "node_modules": attr.label(mandatory = True),
+        "node": attr.label(allow_single_file = True, mandatory = True),
     },
 )

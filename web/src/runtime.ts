@@ -7,15 +7,28 @@ export { ort };
 /** Where the bundle keeps onnxruntime-web's wasm files, relative to the page. */
 export const ORT_WASM_DIR = 'ort/';
 
-export function useLocalRuntimeFiles(base: string = document.baseURI): void {
-  const dir = new URL(ORT_WASM_DIR, base).href;
-  const wasmPaths = {
-    mjs: `${dir}ort-wasm-simd-threaded.asyncify.mjs`,
-    wasm: `${dir}ort-wasm-simd-threaded.asyncify.wasm`,
-  };
+export interface WasmPaths {
+  mjs: string;
+  wasm: string;
+}
+
+/**
+ * Loads onnxruntime-web's wasm from `where`: a folder URL (default: ort/ beside the page) or explicit
+ * file URLs. Transformers.js' wasm cache is turned off: it keys on the URL, so an upgraded runtime
+ * served at the same path would meet a stale binary; the HTTP cache revalidates instead.
+ */
+export function useLocalRuntimeFiles(where?: string | WasmPaths, base: string = document.baseURI): void {
+  let wasmPaths: WasmPaths;
+  if (where && typeof where === 'object') {
+    wasmPaths = { mjs: new URL(where.mjs, base).href, wasm: new URL(where.wasm, base).href };
+  } else {
+    const dir = new URL(where ?? ORT_WASM_DIR, base).href.replace(/\/?$/, '/');
+    wasmPaths = { mjs: `${dir}ort-wasm-simd-threaded.asyncify.mjs`, wasm: `${dir}ort-wasm-simd-threaded.asyncify.wasm` };
+  }
   ort.env.wasm.wasmPaths = wasmPaths;
   const onnx = env.backends.onnx as { wasm?: { wasmPaths?: unknown } };
   if (onnx.wasm) onnx.wasm.wasmPaths = wasmPaths;
+  env.useWasmCache = false;
 }
 
 export interface AdapterReport {
@@ -49,4 +62,9 @@ export async function describeWebGpuAdapter(): Promise<AdapterReport> {
     maxBufferSize: adapter.limits.maxBufferSize,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
   };
+}
+
+/** Whether onnxruntime-web has created its WebGPU device (it does when a WebGPU session is created). */
+export function webgpuDeviceCreated(): boolean {
+  return Boolean((ort.env.webgpu as { device?: unknown }).device);
 }

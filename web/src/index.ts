@@ -1,0 +1,390 @@
+// The demo page: load a VibeVoice-ASR artifact folder, pick or record audio, transcribe on WebGPU
+// (WASM when the browser has no WebGPU, and the page says so), read and export the segments.
+//
+// Stable hooks for UI tests (each element has id = data-testid = the name below):
+//   device-status      WebGPU adapter or the reason for WASM; data-device="webgpu"|"wasm"
+//   model-location     text field: folder URL (default "models/") or Hub repo id ("org/name")
+//   dtype-select       "auto" + the dtypes the folder holds (ones this GPU cannot run are disabled)
+//   device-select      "auto" | "webgpu" | "wasm"
+//   load-button        loads the model (transcribe-button also loads it when needed)
+//   model-info         what the folder holds and what will run
+//   download-progress  per-file bars: li[data-file][data-state="waiting"|"downloading"|"done"];
+//                      download-total is the overall <progress>
+//   file-input         <input type=file>; drop-zone accepts dropped files too
+//   record-button      starts/stops a microphone recording (data-recording="true" while on)
+//   audio-info         name, size and duration of the chosen audio
+//   hotwords-input     optional context/hotwords; max-new-tokens: token cap
+//   transcribe-button  runs the transcription; stop-button cancels it
+//   status             one line; data-state="idle"|"inspecting"|"loading"|"ready"|"transcribing"|"done"|"error"
+//   error              the last error; data-code = the library's error code (no-webgpu, out-of-memory,
+//                      download-failed, unsupported-audio, silent-audio, ...)
+//   live-tokens        text as it is generated; tokens-per-second, token-count
+//   result             the result section; result-meta: device, dtype, tokens, timings
+//   segments-table     <table>; tbody rows have data-testid="segment-row", cells data-label=Speaker|Start|End|Text
+//   raw-text           the raw model output
+//   copy-button, download-json, download-srt, download-vtt
+// Query parameters preset the form: ?model=...&dtype=fp32&device=webgpu&hotwords=...&maxNewTokens=256
+// window.vibevoice = { VibeVoiceASR, parseTranscription, toSrt, toVtt, toJson, describeWebGpuAdapter,
+//   app: { asr, result, audio, ready, load(), setAudio(blob, name), transcribe(), showResult(result) } }
+// for tests and the console.
+import {
+  VibeVoiceASR,
+  describeWebGpuAdapter,
+  parseTranscription,
+  toJson,
+  toSrt,
+  toVtt,
+  VibeVoiceError,
+  type AdapterReport,
+  type LoadProgress,
+  type TranscriptionResult,
+} from './vibevoice';
+import { byId, formatBytes, formatDuration, show } from './ui/dom';
+import { describeError } from './ui/messages';
+import { DownloadProgress } from './ui/progress';
+import { Recorder } from './ui/recorder';
+import { ResultView } from './ui/result_view';
+
+type State = 'idle' | 'inspecting' | 'loading' | 'ready' | 'transcribing' | 'done' | 'error';
+
+const el = {
+  deviceStatus: byId('device-status'),
+  location: byId<HTMLInputElement>('model-location'),
+  dtype: byId<HTMLSelectElement>('dtype-select'),
+  device: byId<HTMLSelectElement>('device-select'),
+  modelForm: byId<HTMLFormElement>('model-form'),
+  load: byId<HTMLButtonElement>('load-button'),
+  modelInfo: byId('model-info'),
+  downloads: byId('download-progress'),
+  dropZone: byId('drop-zone'),
+  file: byId<HTMLInputElement>('file-input'),
+  record: byId<HTMLButtonElement>('record-button'),
+  audioInfo: byId('audio-info'),
+  preview: byId<HTMLAudioElement>('audio-preview'),
+  hotwords: byId<HTMLInputElement>('hotwords-input'),
+  maxTokens: byId<HTMLInputElement>('max-new-tokens'),
+  transcribe: byId<HTMLButtonElement>('transcribe-button'),
+  stop: byId<HTMLButtonElement>('stop-button'),
+  status: byId('status'),
+  error: byId('error'),
+  live: byId('live'),
+  liveTokens: byId('live-tokens'),
+  tokensPerSecond: byId('tokens-per-second'),
+  tokenCount: byId('token-count'),
+};
+
+const progress = new DownloadProgress(el.downloads, byId<HTMLUListElement>('download-files'), byId<HTMLProgressElement>('download-total'), byId('download-total-text'));
+const recorder = new Recorder();
+const results = new ResultView(
+  (text) => setStatus('done', text),
+  (error) => showError(error),
+);
+
+let asr: VibeVoiceASR | null = null;
+let loadedKey = '';
+let loading: Promise<VibeVoiceASR> | null = null;
+let audio: { blob: Blob; name: string } | null = null;
+let result: TranscriptionResult | null = null;
+let abort: AbortController | null = null;
+let busy = false;
+
+function setStatus(state: State, text: string): void {
+  el.status.dataset.state = state;
+  el.status.textContent = text;
+}
+
+function clearError(): void {
+  show(el.error, false);
+  el.error.replaceChildren();
+  delete el.error.dataset.code;
+}
+
+function showError(error: unknown): void {
+  const message = describeError(error);
+  const title = document.createElement('strong');
+  title.textContent = message.title;
+  const detail = document.createElement('p');
+  detail.textContent = message.detail;
+  el.error.replaceChildren(title, detail);
+  el.error.dataset.code = message.code;
+  show(el.error);
+  setStatus('error', message.title);
+  console.error(error);
+}
+
+function updateButtons(): void {
+  el.transcribe.disabled = busy || !audio || recorder.recording;
+  el.load.disabled = busy;
+  el.record.disabled = busy || !Recorder.supported();
+  show(el.stop, busy && abort !== null);
+}
+
+function selectedKey(): string {
+  return JSON.stringify([el.location.value.trim(), el.dtype.value, el.device.value]);
+}
+
+// ----------------------------------------------------------------------------- device and model
+
+async function showDevice(): Promise<void> {
+  const adapter: AdapterReport = await describeWebGpuAdapter().catch((error) => ({ available: false, reason: String(error), features: [] }));
+  if (adapter.available) {
+    const f16 = adapter.features.includes('shader-f16') ? 'shader-f16' : 'no shader-f16';
+    el.deviceStatus.textContent = `WebGPU: ${adapter.vendor || 'GPU'} ${adapter.architecture || ''}`.trim() + ` (${f16})`;
+    el.deviceStatus.dataset.device = 'webgpu';
+  } else {
+    el.deviceStatus.textContent = `No WebGPU — transcription will run on the CPU (WASM), much more slowly. ${adapter.reason ?? ''}`;
+    el.deviceStatus.dataset.device = 'wasm';
+  }
+}
+
+async function inspect(): Promise<void> {
+  const location = el.location.value.trim();
+  setStatus('inspecting', `Reading ${location}…`);
+  clearError();
+  try {
+    const inspection = await VibeVoiceASR.inspect(location, { device: el.device.value as 'auto' | 'webgpu' | 'wasm' });
+    const keep = el.dtype.value;
+    const options = [new Option('Automatic (best for this GPU)', 'auto')];
+    for (const dtype of inspection.available) {
+      const option = new Option(dtype, dtype);
+      if (!inspection.runnable.includes(dtype)) {
+        option.disabled = true;
+        option.textContent = `${dtype} (needs WebGPU shader-f16)`;
+      }
+      options.push(option);
+    }
+    el.dtype.replaceChildren(...options);
+    el.dtype.value = options.some((o) => o.value === keep && !o.disabled) ? keep : 'auto';
+    const best = inspection.runnable[0];
+    el.modelInfo.textContent =
+      `This folder holds ${inspection.available.join(', ') || 'no known variant'}. ` +
+      (best ? `Automatic choice here: ${best} on ${inspection.device === 'webgpu' ? 'WebGPU' : 'WASM (CPU)'}.` : 'None of them can run here.') +
+      (inspection.fallbackReason ? ` No WebGPU: ${inspection.fallbackReason}.` : '');
+    setStatus('idle', asr ? 'Model loaded. Choose audio and transcribe.' : 'Load the model, choose audio, then transcribe.');
+  } catch (error) {
+    el.modelInfo.textContent = '';
+    showError(error);
+  }
+}
+
+async function loadModel(): Promise<VibeVoiceASR> {
+  const key = selectedKey();
+  if (asr && key === loadedKey) return asr;
+  if (loading) return loading;
+  clearError();
+  progress.reset();
+  setStatus('loading', 'Loading the model…');
+  const previous = asr;
+  asr = null;
+  loading = (async () => {
+    await previous?.dispose().catch(() => undefined);
+    const model = await VibeVoiceASR.load(el.location.value.trim(), {
+      dtype: el.dtype.value as 'auto',
+      device: el.device.value as 'auto',
+      onProgress: (event: LoadProgress) => {
+        if (event.status === 'stage' && event.message) setStatus('loading', event.message);
+        else progress.update(event);
+      },
+    });
+    asr = model;
+    loadedKey = key;
+    const where = model.device === 'webgpu' ? 'WebGPU' : `WASM (CPU)${model.fallbackReason ? ` — no WebGPU: ${model.fallbackReason}` : ''}`;
+    el.modelInfo.textContent = `Loaded ${model.dtype} on ${where}.`;
+    setStatus('ready', `Model ready (${model.dtype} on ${model.device}).`);
+    return model;
+  })();
+  try {
+    return await loading;
+  } finally {
+    loading = null;
+  }
+}
+
+async function onLoadClicked(): Promise<void> {
+  busy = true;
+  updateButtons();
+  try {
+    await loadModel();
+  } catch (error) {
+    showError(error);
+  } finally {
+    busy = false;
+    updateButtons();
+  }
+}
+
+// ----------------------------------------------------------------------------- audio input
+
+function setAudio(blob: Blob, name: string): void {
+  audio = { blob, name };
+  if (el.preview.src) URL.revokeObjectURL(el.preview.src);
+  el.preview.src = URL.createObjectURL(blob);
+  show(el.preview);
+  el.audioInfo.textContent = `${name} — ${formatBytes(blob.size)}`;
+  el.preview.onloadedmetadata = () => {
+    if (Number.isFinite(el.preview.duration)) el.audioInfo.textContent = `${name} — ${formatBytes(blob.size)}, ${formatDuration(el.preview.duration)}`;
+  };
+  clearError();
+  updateButtons();
+}
+
+function onFiles(files: FileList | null | undefined): void {
+  const file = files?.[0];
+  if (file) setAudio(file, file.name);
+}
+
+let recordTimer = 0;
+
+async function onRecordClicked(): Promise<void> {
+  try {
+    if (recorder.recording) {
+      clearInterval(recordTimer);
+      const blob = await recorder.stop();
+      el.record.dataset.recording = 'false';
+      el.record.textContent = '● Record';
+      setAudio(blob, `recording.${blob.type.includes('mp4') ? 'm4a' : blob.type.includes('ogg') ? 'ogg' : 'webm'}`);
+      setStatus(asr ? 'ready' : 'idle', 'Recording ready. Transcribe it when you like.');
+    } else {
+      clearError();
+      await recorder.start();
+      el.record.dataset.recording = 'true';
+      el.record.textContent = '■ Stop recording';
+      setStatus('idle', 'Recording… 0 s');
+      recordTimer = window.setInterval(() => setStatus('idle', `Recording… ${Math.floor(recorder.elapsedSeconds())} s`), 500);
+    }
+  } catch (error) {
+    showError(error);
+  } finally {
+    updateButtons();
+  }
+}
+
+// ----------------------------------------------------------------------------- transcription
+
+async function transcribe(): Promise<TranscriptionResult | null> {
+  if (!audio) {
+    showError(new VibeVoiceError('bad-input', 'Choose or record some audio first.'));
+    return null;
+  }
+  busy = true;
+  abort = new AbortController();
+  updateButtons();
+  clearError();
+  results.hide();
+  try {
+    const model = await loadModel();
+    el.liveTokens.textContent = '';
+    el.tokensPerSecond.textContent = '0.0';
+    el.tokenCount.textContent = '0';
+    show(el.live);
+    setStatus('transcribing', 'Decoding the audio…');
+    const maxNewTokens = el.maxTokens.value ? Number(el.maxTokens.value) : undefined;
+    result = await model.transcribe(audio.blob, {
+      hotwords: el.hotwords.value.trim() || null,
+      maxNewTokens,
+      signal: abort.signal,
+      onStage: (stage) => {
+        if (stage.stage === 'prepare') setStatus('transcribing', 'Preparing the audio…');
+        else if (stage.stage === 'encode') setStatus('transcribing', `Encoding the audio (${stage.chunk}/${stage.chunks})…`);
+      },
+      onToken: (event) => {
+        el.liveTokens.textContent = event.text;
+        el.tokensPerSecond.textContent = event.tokensPerSecond.toFixed(1);
+        el.tokenCount.textContent = String(event.count);
+        setStatus('transcribing', `Transcribing… ${event.count} tokens, ${event.tokensPerSecond.toFixed(1)} tokens/s`);
+      },
+    });
+    showResult(result);
+    return result;
+  } catch (error) {
+    if (error instanceof VibeVoiceError && error.code === 'aborted') setStatus(asr ? 'ready' : 'idle', 'Stopped.');
+    else showError(error);
+    return null;
+  } finally {
+    busy = false;
+    abort = null;
+    updateButtons();
+  }
+}
+
+function showResult(r: TranscriptionResult): void {
+  results.render(r, audio?.name ?? 'transcript');
+  setStatus('done', r.stopReason === 'aborted' ? 'Stopped; showing what was transcribed so far.' : 'Done.');
+}
+
+// ----------------------------------------------------------------------------- wiring
+
+function applyQuery(): void {
+  const query = new URLSearchParams(location.search);
+  const set = (input: HTMLInputElement | HTMLSelectElement, name: string) => {
+    const value = query.get(name);
+    if (value !== null) {
+      if (input instanceof HTMLSelectElement && ![...input.options].some((o) => o.value === value)) input.append(new Option(value, value));
+      input.value = value;
+    }
+  };
+  set(el.location, 'model');
+  set(el.dtype, 'dtype');
+  set(el.device, 'device');
+  set(el.hotwords, 'hotwords');
+  set(el.maxTokens, 'maxNewTokens');
+}
+
+function wire(): void {
+  el.modelForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void onLoadClicked();
+  });
+  el.location.addEventListener('change', () => void inspect());
+  el.device.addEventListener('change', () => void inspect());
+  el.file.addEventListener('change', () => onFiles(el.file.files));
+  el.dropZone.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    el.dropZone.classList.add('dragging');
+  });
+  el.dropZone.addEventListener('dragleave', () => el.dropZone.classList.remove('dragging'));
+  el.dropZone.addEventListener('drop', (event) => {
+    event.preventDefault();
+    el.dropZone.classList.remove('dragging');
+    onFiles(event.dataTransfer?.files);
+  });
+  el.record.addEventListener('click', () => void onRecordClicked());
+  el.transcribe.addEventListener('click', () => void transcribe());
+  el.stop.addEventListener('click', () => {
+    abort?.abort();
+    setStatus('transcribing', 'Stopping after the current token…');
+  });
+  if (!Recorder.supported()) el.record.title = 'This browser cannot record audio here (needs a secure context and MediaRecorder).';
+}
+
+applyQuery();
+wire();
+updateButtons();
+const ready = Promise.all([showDevice(), inspect()]).then(() => undefined);
+
+Object.assign(window, {
+  vibevoice: {
+    VibeVoiceASR,
+    parseTranscription,
+    toSrt,
+    toVtt,
+    toJson,
+    describeWebGpuAdapter,
+    app: {
+      get asr() {
+        return asr;
+      },
+      get result() {
+        return result;
+      },
+      get audio() {
+        return audio;
+      },
+      load: loadModel,
+      transcribe,
+      setAudio,
+      showResult,
+      ready,
+    },
+  },
+});

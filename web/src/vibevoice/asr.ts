@@ -1,0 +1,380 @@
+// The public entry point:
+//   const asr = await VibeVoiceASR.load('models/', { device: 'auto', dtype: 'auto', onProgress });
+//   const result = await asr.transcribe(file, { hotwords: 'Alice, Bob', maxNewTokens: 2048, onToken });
+import { Tensor, type PretrainedConfig, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { webgpuDeviceCreated, type AdapterReport, type WasmPaths } from '../runtime';
+import { loadAudio, type AudioSource, type DecodeInfo } from './audio/decode';
+import { prepareAudio, type PreparedAudio } from './audio/prepare';
+import { classifyError, VibeVoiceError } from './errors';
+import { AbortStop, FirstStepLogits, RepetitionStop, TokenStreamer, type TokenEvent, type TopLogits } from './generation/hooks';
+import { RepetitionGuard, type RepetitionGuardOptions } from './generation/repetition';
+import { chooseDevice, type DeviceRequest } from './model/device';
+import { configureEnvironment } from './model/environment';
+import { loadConfig, loadManifest, loadTextFiles } from './model/files';
+import { resolveModelLocation, type ModelSource } from './model/location';
+import { availableDtypes, chooseDtype, runnableDtypes, type Device, type Dtype } from './model/variants';
+import { VibeVoiceAsrForConditionalGeneration, type AudioChunkProgress } from './model/vibevoice_model';
+import { parseTranscription, type Segment } from './output/parse';
+import { buildPrompt, type ChatMessage, type Prompt, type PromptTokenizer } from './text/prompt';
+import { checkModelType, readSettings, type ModelSettings } from './text/settings';
+
+/** A download or loading step, for progress displays. */
+export interface LoadProgress {
+  /** 'initiate' | 'download' | 'progress' | 'done' per file; 'ready' when everything is loaded; 'stage' for steps. */
+  status: 'initiate' | 'download' | 'progress' | 'done' | 'ready' | 'stage';
+  /** The file, relative to the model folder (e.g. "onnx/decoder_model_merged_q4.onnx_data"). */
+  file?: string;
+  loaded?: number;
+  total?: number;
+  /** 0..100 for this file. */
+  progress?: number;
+  /** What is happening, for 'stage' events. */
+  message?: string;
+}
+
+export interface LoadOptions {
+  /** 'auto' (default): WebGPU when available, else WASM (reported in `fallbackReason`). */
+  device?: DeviceRequest;
+  /** 'auto' (default): q4f16 with shader-f16, else q4, else fp32 — among the dtypes the folder holds. */
+  dtype?: Dtype | 'auto';
+  onProgress?: (event: LoadProgress) => void;
+  /** Hub revision (branch, tag or commit); ignored for same-origin folders. */
+  revision?: string;
+  /** onnxruntime-web's wasm files: a folder URL (default "ort/" beside the page) or both file URLs. */
+  wasm?: string | WasmPaths;
+  /** Extra onnxruntime-web session options (e.g. executionProviders with enableMatmulFp32Accumulation). */
+  sessionOptions?: Record<string, unknown>;
+}
+
+export interface ModelInspection {
+  source: ModelSource;
+  /** Dtypes whose graphs the folder holds. */
+  available: Dtype[];
+  /** Of those, what this browser can run, best first. */
+  runnable: Dtype[];
+  device: Device;
+  adapter: AdapterReport;
+  fallbackReason: string | null;
+  shaderF16: boolean;
+}
+
+export interface TranscribeOptions {
+  /** Context for the model: names, terms, topic (free text after the audio in the prompt). */
+  hotwords?: string | string[] | null;
+  /** Cap on generated tokens (default: generation_config.json's max_new_tokens). */
+  maxNewTokens?: number;
+  onToken?: (event: TokenEvent) => void;
+  /** 'decode' | 'prepare' | 'encode' | 'generate' progress. */
+  onStage?: (stage: TranscribeStage) => void;
+  /** The repetition guard's settings, or false to turn it off. */
+  repetitionGuard?: RepetitionGuardOptions | false;
+  signal?: AbortSignal;
+}
+
+export type TranscribeStage =
+  | { stage: 'decode' }
+  | { stage: 'prepare' }
+  | { stage: 'encode'; chunk: number; chunks: number }
+  | { stage: 'generate'; tokens: number };
+
+export type StopReason = 'eos' | 'max_new_tokens' | 'repetition' | 'aborted';
+
+export interface Timings {
+  decodeAudioMs: number;
+  prepareMs: number;
+  encodeAudioMs: number;
+  /** Embedding, audio merge and the decoder's prefill (audio encoding excluded). */
+  prefillMs: number;
+  /** From the first generated token to the last. */
+  decodeMs: number;
+  totalMs: number;
+}
+
+export interface TranscriptionResult {
+  /** The transcript as plain text (segment texts joined), or the raw output when it did not parse. */
+  text: string;
+  segments: Segment[];
+  /** Whether the output parsed as a JSON list of segments. */
+  parsed: boolean;
+  /** The list was cut off (max tokens, repetition, abort) and only complete segments were kept. */
+  truncated: boolean;
+  /** The generated text with special tokens skipped. */
+  rawText: string;
+  promptIds: number[];
+  generatedIds: number[];
+  stopReason: StopReason;
+  /** The repeating n-gram's length when the repetition guard stopped generation. */
+  repeatedNgram: number | null;
+  /** The first decoding step's 10 largest logits (the prefill's last position). */
+  firstStepTopLogits: TopLogits;
+  /** Generated tokens per second after the first one (decode speed). */
+  tokensPerSecond: number;
+  timings: Timings;
+  audio: { numSamples: number; durationS: number; numAudioTokens: number; sourceSampleRate: number; decode: DecodeInfo };
+  device: Device;
+  dtype: Dtype;
+}
+
+function wrapProgress(onProgress?: (event: LoadProgress) => void): ((info: unknown) => void) | undefined {
+  if (!onProgress) return undefined;
+  return (info) => {
+    const i = info as Record<string, unknown>;
+    const status = i.status as string;
+    if (!['initiate', 'download', 'progress', 'done', 'ready'].includes(status)) return; // progress_total: callers sum files
+    onProgress({
+      status: status as LoadProgress['status'],
+      file: typeof i.file === 'string' ? i.file : undefined,
+      loaded: typeof i.loaded === 'number' ? i.loaded : undefined,
+      total: typeof i.total === 'number' ? i.total : undefined,
+      progress: typeof i.progress === 'number' ? i.progress : undefined,
+    });
+  };
+}
+
+function promptTokenizer(tokenizer: PreTrainedTokenizer): PromptTokenizer {
+  return {
+    encode: (text) => tokenizer.encode(text, { add_special_tokens: false }),
+    renderChat: (messages: ChatMessage[]) =>
+      tokenizer.apply_chat_template(messages as never, { tokenize: false, add_generation_prompt: true }) as string,
+  };
+}
+
+function downloadHint(source: ModelSource): string | undefined {
+  if (source.kind === 'local') return undefined;
+  return (
+    `Check the repo id and revision. Loading from the Hub needs network access to huggingface.co and its download hosts, ` +
+    "and a page whose Content-Security-Policy allows them (connect-src); the project's local server allows only its own origin, " +
+    'so download the folder and serve it locally instead.'
+  );
+}
+
+function pageUrl(): string {
+  return globalThis.document?.baseURI ?? globalThis.location?.href ?? 'http://localhost/';
+}
+
+export class VibeVoiceASR {
+  private constructor(
+    readonly source: ModelSource,
+    readonly device: Device,
+    readonly dtype: Dtype,
+    readonly available: Dtype[],
+    readonly adapter: AdapterReport,
+    /** Why WASM runs instead of WebGPU (null when WebGPU runs or WASM was asked for). */
+    readonly fallbackReason: string | null,
+    readonly settings: ModelSettings,
+    readonly config: PretrainedConfig,
+    readonly tokenizer: PreTrainedTokenizer,
+    private readonly model: VibeVoiceAsrForConditionalGeneration,
+  ) {}
+
+  /** What a model folder holds and what this browser would run, without downloading the graphs. */
+  static async inspect(location: string, options: Pick<LoadOptions, 'device' | 'revision' | 'wasm'> = {}): Promise<ModelInspection> {
+    return (await VibeVoiceASR.examine(location, options)).inspection;
+  }
+
+  private static async examine(
+    location: string,
+    options: Pick<LoadOptions, 'device' | 'revision' | 'wasm'>,
+  ): Promise<{ inspection: ModelInspection; config: PretrainedConfig }> {
+    const source = resolveModelLocation(location, pageUrl(), options.revision);
+    configureEnvironment(source, options.wasm);
+    const [choice, config, manifest] = await Promise.all([
+      chooseDevice(options.device ?? 'auto'),
+      loadConfig(source, { revision: options.revision }).catch((error) => {
+        throw classifyError(error, `reading ${source.baseUrl}config.json`, downloadHint(source));
+      }),
+      loadManifest(source),
+    ]);
+    checkModelType(config as unknown as Record<string, unknown>);
+    const available = availableDtypes(config as unknown as Record<string, unknown>, manifest);
+    const inspection: ModelInspection = {
+      source,
+      available,
+      runnable: runnableDtypes(available, choice.device, choice.shaderF16),
+      device: choice.device,
+      adapter: choice.adapter,
+      fallbackReason: choice.fallbackReason,
+      shaderF16: choice.shaderF16,
+    };
+    return { inspection, config };
+  }
+
+  /** Loads an artifact folder (same-origin URL/path, default "models/") or a Hub repo id ("org/name"). */
+  static async load(location = 'models/', options: LoadOptions = {}): Promise<VibeVoiceASR> {
+    const stage = (message: string) => options.onProgress?.({ status: 'stage', message });
+    const progress_callback = wrapProgress(options.onProgress);
+    const { revision } = options;
+    stage('Checking the model folder and the GPU');
+    const { inspection: info, config } = await VibeVoiceASR.examine(location, options);
+    const { source, device } = info;
+    const dtype = chooseDtype(options.dtype ?? 'auto', info.available, device, info.shaderF16);
+    stage(`Loading ${dtype} on ${device}${info.fallbackReason ? ` (no WebGPU: ${info.fallbackReason})` : ''}`);
+    try {
+      const raw = config as unknown as Record<string, unknown>;
+      const [files, model] = await Promise.all([
+        loadTextFiles(source, { progress_callback, revision }),
+        VibeVoiceAsrForConditionalGeneration.load(source.id, {
+          config,
+          dtype,
+          device,
+          progress_callback,
+          revision,
+          session_options: options.sessionOptions,
+        }),
+      ]);
+      let settings: ModelSettings;
+      try {
+        settings = readSettings({
+          config: raw,
+          preprocessor: files.preprocessor,
+          processor: files.processor,
+          generation: (model.generation_config ?? null) as Record<string, unknown> | null,
+          tokenToId: (token) => files.tokenizer.convert_tokens_to_ids(token) as number | null,
+        });
+        model.configure(settings.chunkSize, settings.frontEnd.hop);
+      } catch (error) {
+        await model.dispose().catch(() => undefined);
+        throw error;
+      }
+      options.onProgress?.({ status: 'ready' });
+      return new VibeVoiceASR(source, device, dtype, info.available, info.adapter, info.fallbackReason, settings, config, files.tokenizer, model);
+    } catch (error) {
+      throw classifyError(error, `loading the ${dtype} model on ${device}`, downloadHint(source));
+    }
+  }
+
+  /** Decodes and prepares audio exactly as transcribe() does (24 kHz mono, normalised, padded). */
+  async prepareAudio(source: AudioSource): Promise<{ prepared: PreparedAudio; decode: DecodeInfo }> {
+    const { audio, info } = await loadAudio(source, this.settings.frontEnd.sampleRate);
+    return { prepared: prepareAudio(audio, this.settings.frontEnd), decode: info };
+  }
+
+  /** The prompt for a clip of `numSamples` samples at 24 kHz. */
+  buildPrompt(numSamples: number, hotwords?: string | string[] | null): Prompt {
+    const { hop, sampleRate } = this.settings.frontEnd;
+    return buildPrompt(promptTokenizer(this.tokenizer), this.settings.prompt, Math.ceil(numSamples / hop), numSamples / sampleRate, hotwords);
+  }
+
+  decode(ids: number[], skipSpecialTokens = true): string {
+    return ids.length ? this.tokenizer.decode(ids, { skip_special_tokens: skipSpecialTokens }) : '';
+  }
+
+  /** Transcribes one clip: decode, prepare, prompt, chunked audio encoding, greedy decoding, parsing. */
+  async transcribe(source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
+    const started = performance.now();
+    const { onStage, signal } = options;
+    if (signal?.aborted) throw new VibeVoiceError('aborted', 'Transcription was cancelled before it started.');
+    onStage?.({ stage: 'decode' });
+    const { audio, info } = await loadAudio(source, this.settings.frontEnd.sampleRate);
+    const decoded = performance.now();
+    onStage?.({ stage: 'prepare' });
+    const prepared = prepareAudio(audio, this.settings.frontEnd);
+    const prompt = this.buildPrompt(prepared.numSamples, options.hotwords);
+    const preparedAt = performance.now();
+
+    const maxNewTokens = options.maxNewTokens ?? this.settings.maxNewTokens;
+    if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
+      throw new VibeVoiceError('bad-input', `maxNewTokens must be a positive integer, got ${maxNewTokens}.`);
+    }
+    const guard = options.repetitionGuard === false ? null : new RepetitionStop(new RepetitionGuard(options.repetitionGuard ?? {}), prompt.ids.length);
+    const abort = signal ? new AbortStop(signal) : null;
+    const firstStep = new FirstStepLogits(10);
+    const streamer = new TokenStreamer((ids) => this.decode(ids), (event) => {
+      options.onToken?.(event);
+      onStage?.({ stage: 'generate', tokens: event.count });
+    });
+    this.model.onAudioChunk = (p: AudioChunkProgress) => {
+      if (signal?.aborted) throw new VibeVoiceError('aborted', 'Transcription was cancelled while encoding the audio.');
+      onStage?.({ stage: 'encode', ...p });
+    };
+    const length = prompt.ids.length;
+    let sequences: Tensor;
+    const generateStarted = performance.now();
+    try {
+      sequences = (await this.model.generate({
+        input_ids: new Tensor('int64', BigInt64Array.from(prompt.ids, BigInt), [1, length]),
+        attention_mask: new Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]),
+        audio_values: new Tensor('float32', prepared.samples, [1, prepared.samples.length]),
+        max_new_tokens: maxNewTokens,
+        do_sample: false,
+        num_beams: 1,
+        eos_token_id: this.settings.eosTokenIds,
+        // generate() extends its own lists with plain arrays; the typedefs ask for list classes.
+        streamer: streamer as never,
+        logits_processor: [firstStep] as never,
+        stopping_criteria: [guard, abort].filter((c) => c !== null),
+      })) as Tensor;
+    } catch (error) {
+      throw classifyError(error, 'transcribing');
+    } finally {
+      this.model.onAudioChunk = null;
+    }
+    const finished = performance.now();
+    const all = (sequences.tolist()[0] as bigint[]).map(Number);
+    const generatedIds = all.slice(length);
+    const last = generatedIds.at(-1);
+    // The same precedence as the Python runtime: eos, then the token cap, then the guard.
+    let stopReason: StopReason = 'max_new_tokens';
+    if (last !== undefined && this.settings.eosTokenIds.includes(last)) stopReason = 'eos';
+    else if (generatedIds.length >= maxNewTokens) stopReason = 'max_new_tokens';
+    else if (guard?.repeatedNgram != null) stopReason = 'repetition';
+    else if (signal?.aborted) stopReason = 'aborted';
+    const rawText = this.decode(generatedIds);
+    const parsed = parseTranscription(rawText);
+    const encodeAudioMs = this.model.lastEncodeMs;
+    const firstTokenAt = streamer.firstTokenAt ?? finished;
+    return {
+      text: parsed.text,
+      segments: parsed.segments,
+      parsed: parsed.parsed,
+      truncated: parsed.truncated,
+      rawText,
+      promptIds: prompt.ids,
+      generatedIds,
+      stopReason,
+      repeatedNgram: stopReason === 'repetition' ? guard?.repeatedNgram ?? null : null,
+      firstStepTopLogits: firstStep.top ?? { ids: [], values: [] },
+      tokensPerSecond: streamer.tokensPerSecond(),
+      timings: {
+        decodeAudioMs: decoded - started,
+        prepareMs: preparedAt - decoded,
+        encodeAudioMs,
+        prefillMs: Math.max(0, firstTokenAt - generateStarted - encodeAudioMs),
+        decodeMs: (streamer.lastTokenAt ?? finished) - firstTokenAt,
+        totalMs: finished - started,
+      },
+      audio: {
+        numSamples: prepared.numSamples,
+        durationS: prepared.durationS,
+        numAudioTokens: prepared.numAudioTokens,
+        sourceSampleRate: prepared.sourceSampleRate,
+        decode: info,
+      },
+      device: this.device,
+      dtype: this.dtype,
+    };
+  }
+
+  /** Where the sessions run and whether onnxruntime-web created a WebGPU device: proof of the backend. */
+  runtimeInfo(): {
+    device: Device;
+    dtype: Dtype;
+    sessions: Record<string, { device?: string; dtype?: string }>;
+    webgpuDeviceCreated: boolean;
+    adapter: AdapterReport;
+    fallbackReason: string | null;
+  } {
+    return {
+      device: this.device,
+      dtype: this.dtype,
+      sessions: this.model.sessionPlacement(),
+      webgpuDeviceCreated: webgpuDeviceCreated(),
+      adapter: this.adapter,
+      fallbackReason: this.fallbackReason,
+    };
+  }
+
+  async dispose(): Promise<void> {
+    await this.model.dispose();
+  }
+}

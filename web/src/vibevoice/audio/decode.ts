@@ -1,0 +1,115 @@
+// Turns what a page has (a File, bytes, a URL, samples) into float channels at a known rate.
+// WAV goes through our own parser (identical everywhere); other formats through WebAudio, decoding
+// at the rate the file itself declares so the browser does not resample (our resampler does that).
+import { VibeVoiceError } from '../errors';
+import { sniffAudio, type AudioContainer } from './sniff';
+import type { DecodedAudio } from './types';
+import { decodeWav } from './wav';
+
+/** A clip already decoded: mono samples or one array per channel, at `sampleRate` Hz. */
+export interface RawAudioInput {
+  samples: Float32Array | Float32Array[];
+  sampleRate: number;
+}
+
+/**
+ * What `transcribe` accepts: an encoded file (Blob/File, ArrayBuffer, bytes, or a same-origin URL),
+ * decoded samples with their rate, or a bare Float32Array of mono samples already at 24 kHz.
+ */
+export type AudioSource = Blob | ArrayBuffer | Uint8Array | string | URL | Float32Array | RawAudioInput | DecodedAudio;
+
+export interface DecodeInfo {
+  container: AudioContainer;
+  /** 'wav-parser' (our own) or 'webaudio'. */
+  decoder: 'wav-parser' | 'webaudio' | 'samples';
+  /** True when WebAudio had to decode at a rate other than the file's own (the file's rate was unknown). */
+  browserResampled: boolean;
+}
+
+/** The rate WebAudio decodes at when a file's own rate is unknown; our resampler takes it from there. */
+export const FALLBACK_DECODE_RATE = 48000;
+
+function unsupported(container: AudioContainer, detail: string, cause?: unknown): VibeVoiceError {
+  return new VibeVoiceError(
+    'unsupported-audio',
+    `This file could not be decoded as audio (${container === 'unknown' ? 'unrecognised format' : container}: ${detail}). ` +
+      'Use WAV, FLAC, MP3, Ogg (Vorbis/Opus) or WebM/Opus, or convert it with e.g. `ffmpeg -i INPUT -ac 1 -ar 24000 OUTPUT.wav`.',
+    cause,
+  );
+}
+
+async function decodeWithWebAudio(bytes: Uint8Array, container: AudioContainer, rate: number | null): Promise<[DecodedAudio, boolean]> {
+  const Offline = (globalThis as { OfflineAudioContext?: typeof OfflineAudioContext }).OfflineAudioContext;
+  if (!Offline) throw unsupported(container, 'this environment has no WebAudio; pass a WAV file or decoded samples');
+  const decodeRate = rate && rate >= 3000 && rate <= 768000 ? rate : FALLBACK_DECODE_RATE;
+  let buffer: AudioBuffer;
+  try {
+    const context = new Offline(1, 1, decodeRate);
+    buffer = await context.decodeAudioData(bytes.slice().buffer);
+  } catch (error) {
+    throw unsupported(container, (error as Error)?.message || String(error), error);
+  }
+  if (buffer.length === 0) throw unsupported(container, 'it holds no audio frames');
+  const channels = Array.from({ length: buffer.numberOfChannels }, (_, c) => buffer.getChannelData(c).slice());
+  return [{ channels, sampleRate: buffer.sampleRate }, rate === null];
+}
+
+/** Decodes an encoded audio file. */
+export async function decodeAudioBytes(bytes: Uint8Array): Promise<{ audio: DecodedAudio; info: DecodeInfo }> {
+  if (bytes.length === 0) {
+    throw new VibeVoiceError('unsupported-audio', 'The audio file is empty (0 bytes): the recording or download probably failed.');
+  }
+  const { container, sampleRate } = sniffAudio(bytes.subarray(0, 65536));
+  if (container === 'wav') {
+    try {
+      return { audio: decodeWav(bytes), info: { container, decoder: 'wav-parser', browserResampled: false } };
+    } catch (error) {
+      // An encoding our parser does not read (ADPCM, A-law...) may still decode in the browser.
+      if (!(globalThis as { OfflineAudioContext?: unknown }).OfflineAudioContext) throw error;
+    }
+  }
+  const [audio, browserResampled] = await decodeWithWebAudio(bytes, container, sampleRate);
+  return { audio, info: { container, decoder: 'webaudio', browserResampled } };
+}
+
+function isRaw(source: unknown): source is RawAudioInput {
+  return typeof source === 'object' && source !== null && 'samples' in source && 'sampleRate' in source;
+}
+
+function isDecoded(source: unknown): source is DecodedAudio {
+  return typeof source === 'object' && source !== null && 'channels' in source && 'sampleRate' in source;
+}
+
+/** Any AudioSource -> channels and rate (fetching same-origin URLs, decoding files). */
+export async function loadAudio(source: AudioSource, modelRate: number): Promise<{ audio: DecodedAudio; info: DecodeInfo }> {
+  const samples: DecodeInfo = { container: 'unknown', decoder: 'samples', browserResampled: false };
+  if (source instanceof Float32Array) return { audio: { channels: [source], sampleRate: modelRate }, info: samples };
+  if (isRaw(source)) {
+    const channels = Array.isArray(source.samples) ? source.samples : [source.samples];
+    return { audio: { channels, sampleRate: source.sampleRate }, info: samples };
+  }
+  if (isDecoded(source)) return { audio: source, info: samples };
+  let bytes: Uint8Array;
+  if (typeof source === 'string' || source instanceof URL) {
+    let response: Response;
+    try {
+      response = await fetch(source);
+    } catch (error) {
+      throw new VibeVoiceError('unsupported-audio', `Could not fetch the audio at ${source} (${(error as Error).message}).`, error);
+    }
+    if (!response.ok) throw new VibeVoiceError('unsupported-audio', `Could not fetch the audio at ${source}: HTTP ${response.status}.`);
+    bytes = new Uint8Array(await response.arrayBuffer());
+  } else if (source instanceof Uint8Array) {
+    bytes = source;
+  } else if (source instanceof ArrayBuffer) {
+    bytes = new Uint8Array(source);
+  } else if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    bytes = new Uint8Array(await source.arrayBuffer());
+  } else {
+    throw new VibeVoiceError(
+      'bad-input',
+      'Expected audio as a File/Blob, ArrayBuffer, Uint8Array, URL, Float32Array (24 kHz mono) or {samples, sampleRate}.',
+    );
+  }
+  return decodeAudioBytes(bytes);
+}

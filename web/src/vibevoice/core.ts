@@ -1,0 +1,20 @@
+// The parts of the library that need neither Transformers.js nor a browser: the audio front end,
+// the prompt, the output parser and exporters, the repetition guard. Node tests import this.
+export { decodeWav, isWav } from './audio/wav';
+export { sniffAudio, type AudioContainer, type Sniffed } from './audio/sniff';
+export { besselI0, firwinLowpass, kaiserWindow } from './audio/fir';
+export { gcd, outputLength, resample, resamplePoly } from './audio/resample';
+export { normalizeLoudness, numAudioTokens, padToMultiple, rms64, toMono } from './audio/normalize';
+export { DEFAULT_FRONT_END, prepareAudio, type FrontEndSettings, type PreparedAudio } from './audio/prepare';
+export { decodeAudioBytes, loadAudio, type AudioSource, type DecodeInfo, type RawAudioInput } from './audio/decode';
+export type { DecodedAudio } from './audio/types';
+export { formatFixed2 } from './text/duration';
+export { buildPrompt, expandPrompt, transcriptionMessages, type ChatMessage, type Prompt, type PromptSettings, type PromptTokenizer } from './text/prompt';
+export { readSettings, type ModelSettings } from './text/settings';
+export { cleanOutput, parseSeconds, parseTranscription, type ParsedTranscript, type Segment } from './output/parse';
+export { formatTimestamp, toCues, toJson, toSrt, toVtt, type Cue } from './output/export';
+export { RepetitionGuard, type RepetitionGuardOptions } from './generation/repetition';
+export { topK, type TopLogits } from './generation/topk';
+export { availableDtypes, chooseDtype, runnableDtypes, needsShaderF16, DTYPES, type Device, type Dtype } from './model/variants';
+export { resolveModelLocation, type ModelSource } from './model/location';
+export { VibeVoiceError, classifyError, type VibeVoiceErrorCode } from './errors';

@@ -1,0 +1,13 @@
+// vibevoice-asr-web: Microsoft's VibeVoice-ASR in the browser on Transformers.js 4.3.1 (WebGPU, or WASM).
+//
+//   import { VibeVoiceASR, toSrt } from './vibevoice';
+//   const asr = await VibeVoiceASR.load('models/', { device: 'auto', dtype: 'auto', onProgress });
+//   const result = await asr.transcribe(file, { hotwords: 'Alice, Bob', maxNewTokens: 2048, onToken });
+//   result.segments; result.text; toSrt(result.segments);
+export * from './core';
+export { VibeVoiceASR } from './asr';
+export type { LoadOptions, LoadProgress, ModelInspection, StopReason, Timings, TranscribeOptions, TranscribeStage, TranscriptionResult } from './asr';
+export { chooseDevice, type DeviceChoice, type DeviceRequest } from './model/device';
+export { VibeVoiceAsrForConditionalGeneration } from './model/vibevoice_model';
+export type { TokenEvent } from './generation/hooks';
+export { describeWebGpuAdapter, webgpuDeviceCreated, type AdapterReport } from '../runtime';

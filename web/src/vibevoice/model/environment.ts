@@ -1,0 +1,21 @@
+// Transformers.js' global file settings for one model source: same-origin folders never touch the
+// network beyond this origin; only a Hub repo id turns remote models on.
+import { env } from '@huggingface/transformers';
+import { useLocalRuntimeFiles, type WasmPaths } from '../../runtime';
+import { routeLocalModelFetches } from './fetch';
+import type { ModelSource } from './location';
+
+export function configureEnvironment(source: ModelSource, wasm?: string | WasmPaths): void {
+  useLocalRuntimeFiles(wasm);
+  if (source.kind === 'local') {
+    env.allowLocalModels = true;
+    env.allowRemoteModels = false;
+    // The server's own HTTP caching applies; Cache Storage would keep stale copies of re-exported folders.
+    env.useBrowserCache = false;
+    routeLocalModelFetches(source.baseUrl);
+  } else {
+    env.allowLocalModels = false;
+    env.allowRemoteModels = true;
+    env.useBrowserCache = typeof caches !== 'undefined';
+  }
+}

@@ -1,0 +1,75 @@
+// Which dtype variants an artifact folder holds, and which one a device should run.
+import { VibeVoiceError } from '../errors';
+
+export type Dtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
+export type Device = 'webgpu' | 'wasm';
+
+export const DTYPES: readonly Dtype[] = ['q4f16', 'q4', 'fp16', 'fp32'];
+export const DTYPE_SUFFIX: Record<Dtype, string> = { fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16' };
+export const GRAPHS = ['audio_encoder', 'embed_tokens', 'decoder_model_merged'] as const;
+
+export function isDtype(value: unknown): value is Dtype {
+  return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
+}
+
+/** fp16 activations need WebGPU's shader-f16 feature. */
+export function needsShaderF16(dtype: Dtype): boolean {
+  return dtype === 'fp16' || dtype === 'q4f16';
+}
+
+type Json = Record<string, unknown>;
+
+/**
+ * The dtypes whose three graphs the folder holds: manifest.json's "dtypes" when there is a
+ * manifest, else what config.json's transformers.js_config names (its dtype and its
+ * use_external_data_format file names).
+ */
+export function availableDtypes(config: Json, manifest: Json | null): Dtype[] {
+  if (manifest && Array.isArray(manifest.dtypes)) return DTYPES.filter((d) => (manifest.dtypes as unknown[]).includes(d));
+  const tjs = (config['transformers.js_config'] ?? {}) as Json;
+  const found = new Set<Dtype>();
+  const external = tjs.use_external_data_format;
+  if (external && typeof external === 'object') {
+    const files = Object.keys(external as Json);
+    for (const d of DTYPES) if (GRAPHS.every((g) => files.includes(`${g}${DTYPE_SUFFIX[d]}.onnx`))) found.add(d);
+  }
+  const dtype = tjs.dtype;
+  const named = typeof dtype === 'string' ? [dtype] : dtype && typeof dtype === 'object' ? Object.values(dtype as Json) : [];
+  if (named.length && named.every((d) => d === named[0]) && isDtype(named[0])) found.add(named[0]);
+  return DTYPES.filter((d) => found.has(d));
+}
+
+/** The dtypes a device can run, best first, among those available. */
+export function runnableDtypes(available: readonly Dtype[], device: Device, shaderF16: boolean): Dtype[] {
+  const order: Dtype[] = device === 'webgpu' ? (shaderF16 ? ['q4f16', 'q4', 'fp16', 'fp32'] : ['q4', 'fp32']) : ['q4', 'fp32'];
+  return order.filter((d) => available.includes(d));
+}
+
+/** The dtype to load: the request if the folder has it and the device can run it, else the best runnable one. */
+export function chooseDtype(requested: Dtype | 'auto', available: readonly Dtype[], device: Device, shaderF16: boolean): Dtype {
+  const runnable = runnableDtypes(available, device, shaderF16);
+  if (requested === 'auto') {
+    if (runnable.length) return runnable[0];
+    throw new VibeVoiceError(
+      'unsupported-dtype',
+      `This model folder holds ${available.join(', ') || 'no known dtype'}, and none runs on ${device}` +
+        (device === 'webgpu' && !shaderF16 ? ' without shader-f16 (this GPU lacks it)' : '') +
+        '. Export a q4 or fp32 variant.',
+    );
+  }
+  if (!available.includes(requested)) {
+    throw new VibeVoiceError(
+      'unsupported-dtype',
+      `This model folder has no ${requested} variant; it holds ${available.join(', ') || 'none'}. Choose one of those.`,
+    );
+  }
+  if (needsShaderF16(requested) && !(device === 'webgpu' && shaderF16)) {
+    throw new VibeVoiceError(
+      'unsupported-dtype',
+      device === 'webgpu'
+        ? `${requested} needs the WebGPU feature shader-f16, which this GPU lacks; choose ${runnable.join(' or ') || 'another dtype'}.`
+        : `${requested} needs WebGPU with shader-f16; on ${device} choose ${runnable.join(' or ') || 'q4 or fp32'}.`,
+    );
+  }
+  return requested;
+}

@@ -1,0 +1,176 @@
+// VibeVoice-ASR on Transformers.js' audio-text-to-text machinery. The artifact folder follows the
+// Voxtral contract (audio_encoder + embed_tokens + decoder_model_merged), so the built-in
+// VoxtralForConditionalGeneration loads it when handed a config whose model_type reads "voxtral"
+// (config.json itself stays truthful: "vibevoice_asr"). Transformers.js 4.3.1 looks model classes
+// up by identity, so a subclass cannot load itself: the loaded instance gets this prototype instead.
+// The one behaviour that differs from Voxtral is audio encoding: the streaming encoder runs chunk by
+// chunk, carrying every causal conv's state (past_conv.* in, present_conv.* out).
+import { PretrainedConfig, Tensor, VoxtralForConditionalGeneration, type PreTrainedModel } from '@huggingface/transformers';
+import { VibeVoiceError } from '../errors';
+import { toFloat16Array } from './float16';
+import type { Device, Dtype } from './variants';
+
+interface ValueMetadata {
+  name: string;
+  isTensor?: boolean;
+  type: string;
+  shape: (number | string)[];
+}
+
+interface OrtSession {
+  inputNames: string[];
+  outputNames: string[];
+  inputMetadata: ValueMetadata[];
+  run(feeds: Record<string, unknown>): Promise<Record<string, unknown>>;
+  config?: { device?: string; dtype?: string };
+}
+
+export interface AudioChunkProgress {
+  chunk: number;
+  chunks: number;
+}
+
+export interface LoadModelOptions {
+  config: PretrainedConfig;
+  dtype: Dtype;
+  device: Device;
+  progress_callback?: (info: unknown) => void;
+  revision?: string;
+  session_options?: Record<string, unknown>;
+}
+
+/** A tensor element type ("float32", "int64", ...), as Tensor's constructor takes it. */
+type TensorType = Extract<ConstructorParameters<typeof Tensor>, [string, unknown, unknown]>[0];
+
+const DEFAULT_CHUNK_SIZE = 1_440_000;
+const DEFAULT_HOP = 3200;
+const PAST_CONV = 'past_conv.';
+const PRESENT_CONV = 'present_conv.';
+
+type TypedArray = Float32Array | Uint16Array;
+
+function typedArrayFor(type: string, length: number): TypedArray {
+  if (type === 'float32') return new Float32Array(length);
+  if (type === 'float16') return toFloat16Array(new Float32Array(length));
+  throw new VibeVoiceError('bad-config', `The audio encoder uses ${type} tensors; float32 or float16 was expected.`);
+}
+
+export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalGeneration {
+  // Set by configure(): a prototype swap runs no constructor, so these cannot be class fields.
+  declare chunkSize: number;
+  declare hop: number;
+  /** Called after each encoder chunk of the current transcription. */
+  declare onAudioChunk: ((progress: AudioChunkProgress) => void) | null;
+  /** Milliseconds the last encode_audio call took. */
+  declare lastEncodeMs: number;
+
+  /** Loads the three graphs through Transformers.js and turns the result into this class. */
+  static async load(location: string, options: LoadModelOptions): Promise<VibeVoiceAsrForConditionalGeneration> {
+    const { config, dtype, device, progress_callback, revision, session_options } = options;
+    const adapted = new PretrainedConfig({ ...config, model_type: 'voxtral' });
+    const model: PreTrainedModel = await VoxtralForConditionalGeneration.from_pretrained(location, {
+      config: adapted,
+      dtype,
+      device,
+      revision,
+      session_options,
+      progress_callback,
+    });
+    Object.setPrototypeOf(model, VibeVoiceAsrForConditionalGeneration.prototype);
+    const vibevoice = model as VibeVoiceAsrForConditionalGeneration;
+    vibevoice.configure(DEFAULT_CHUNK_SIZE, DEFAULT_HOP); // the caller sets the folder's values
+    return vibevoice;
+  }
+
+  configure(chunkSize: number, hop: number): void {
+    if (!Number.isInteger(chunkSize) || chunkSize <= 0 || chunkSize % hop) {
+      throw new VibeVoiceError('bad-config', `The encoder chunk size ${chunkSize} is not a positive multiple of the hop ${hop}.`);
+    }
+    this.chunkSize = chunkSize;
+    this.hop = hop;
+    this.onAudioChunk = null;
+    this.lastEncodeMs = 0;
+  }
+
+  private get audioSession(): OrtSession {
+    return this.sessions.audio_encoder as OrtSession;
+  }
+
+  /** Zero conv caches for the first chunk, from the graph's declared shapes ([batch_size, C, L]). */
+  private zeroConvCaches(session: OrtSession): Record<string, Tensor> {
+    const caches: Record<string, Tensor> = {};
+    for (const meta of session.inputMetadata) {
+      if (!meta.name.startsWith(PAST_CONV)) continue;
+      const dims = meta.shape.map((d) => {
+        if (typeof d === 'number') return d;
+        if (d === 'batch_size') return 1;
+        throw new VibeVoiceError('bad-config', `The audio encoder input ${meta.name} has a symbolic dimension "${d}"; only batch_size may be symbolic.`);
+      });
+      caches[meta.name] = new Tensor(meta.type as TensorType, typedArrayFor(meta.type, dims.reduce((a, b) => a * b, 1)), dims);
+    }
+    return caches;
+  }
+
+  private async runAudioEncoder(session: OrtSession, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    const ortFeeds = Object.fromEntries(Object.entries(feeds).map(([name, tensor]) => [name, tensor.ort_tensor]));
+    const outputs = await session.run(ortFeeds);
+    // @ts-expect-error Tensor also wraps an onnxruntime tensor, which the typedef spells as a tuple
+    return Object.fromEntries(Object.entries(outputs).map(([name, value]) => [name, new Tensor(value)]));
+  }
+
+  /**
+   * audio_values [1, N] (normalised, N a multiple of the hop) -> audio_features [1, N/hop, hidden],
+   * encoding chunkSize samples at a time and feeding each chunk's present_conv.* back as past_conv.*.
+   */
+  override async encode_audio(inputs: Record<string, unknown>): Promise<Tensor> {
+    const started = performance.now();
+    const audio = inputs.audio_values as Tensor | undefined;
+    if (!(audio instanceof Tensor)) throw new VibeVoiceError('bad-input', 'encode_audio needs audio_values (a float32 Tensor [1, samples]).');
+    const samples = audio.data as Float32Array;
+    if (samples.length === 0 || samples.length % this.hop) {
+      throw new VibeVoiceError('bad-input', `Audio must be padded to a multiple of ${this.hop} samples; got ${samples.length}.`);
+    }
+    const session = this.audioSession;
+    const valueType = session.inputMetadata.find((m) => m.name === 'audio_values')?.type ?? 'float32';
+    let caches = this.zeroConvCaches(session);
+    const pieces: Tensor[] = [];
+    const chunks = Math.ceil(samples.length / this.chunkSize);
+    for (let c = 0; c < chunks; c++) {
+      const slice = samples.subarray(c * this.chunkSize, Math.min(samples.length, (c + 1) * this.chunkSize));
+      const values = valueType === 'float16' ? toFloat16Array(slice) : slice.slice();
+      const outputs = await this.runAudioEncoder(session, {
+        audio_values: new Tensor(valueType as TensorType, values, [1, slice.length]),
+        ...caches,
+      });
+      pieces.push(outputs.audio_features);
+      caches = {};
+      for (const [name, tensor] of Object.entries(outputs)) {
+        if (name.startsWith(PRESENT_CONV)) caches[PAST_CONV + name.slice(PRESENT_CONV.length)] = tensor;
+      }
+      this.onAudioChunk?.({ chunk: c + 1, chunks });
+    }
+    const features = concatFrames(pieces);
+    this.lastEncodeMs = performance.now() - started;
+    return features;
+  }
+
+  /** Which device and dtype each session runs on, as Transformers.js recorded it. */
+  sessionPlacement(): Record<string, { device?: string; dtype?: string }> {
+    return Object.fromEntries(Object.entries(this.sessions).map(([name, s]) => [name, { ...(s as OrtSession).config }]));
+  }
+}
+
+/** Concatenates [1, t_i, hidden] tensors along the frame axis. */
+function concatFrames(pieces: Tensor[]): Tensor {
+  if (pieces.length === 1) return pieces[0];
+  const hidden = pieces[0].dims.at(-1)!;
+  const frames = pieces.reduce((n, t) => n + t.dims[1], 0);
+  const Ctor = (pieces[0].data as TypedArray).constructor as new (length: number) => TypedArray;
+  const data = new Ctor(frames * hidden);
+  let offset = 0;
+  for (const piece of pieces) {
+    data.set(piece.data as TypedArray, offset);
+    offset += (piece.data as TypedArray).length;
+  }
+  return new Tensor(pieces[0].type, data, [1, frames, hidden]);
+}

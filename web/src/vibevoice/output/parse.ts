@@ -1,0 +1,117 @@
+// VibeVoice-ASR's output -> segments. The model writes a JSON list of
+// {"Start": s, "End": s, "Speaker": n, "Content": text}; the prompt's spellings ("Start time",
+// "End time", "Speaker ID") are accepted too. A cut-off list keeps its complete segments; anything
+// else comes back as raw text with `parsed: false`. Never throws.
+import { scanJsonArray } from './json_scan';
+
+export interface Segment {
+  /** Seconds from the start of the audio, or null when the model gave none. */
+  start: number | null;
+  end: number | null;
+  /** Speaker id (0, 1, ...), a label if the model wrote one, or null. */
+  speaker: number | string | null;
+  text: string;
+}
+
+export interface ParsedTranscript {
+  segments: Segment[];
+  /** True when the output was a JSON list of segments (possibly salvaged from a cut-off list). */
+  parsed: boolean;
+  /** True when the list was cut off and only its complete segments were kept. */
+  truncated: boolean;
+  /** The transcript as plain text: the segments' texts joined, or the cleaned raw output. */
+  text: string;
+  /** The model output this was parsed from. */
+  raw: string;
+}
+
+const KEYS: Record<keyof Segment, string[]> = {
+  start: ['start', 'starttime', 'begin', 'begintime'],
+  end: ['end', 'endtime', 'stop', 'stoptime'],
+  speaker: ['speaker', 'speakerid', 'spk', 'speakerlabel'],
+  text: ['content', 'text', 'transcript', 'transcription'],
+};
+
+function canonicalKey(key: string): string {
+  return key.toLowerCase().replace(/[\s_-]+/g, '');
+}
+
+function field(record: Record<string, unknown>, names: string[]): unknown {
+  for (const [key, value] of Object.entries(record)) if (names.includes(canonicalKey(key))) return value;
+  return undefined;
+}
+
+/** Seconds from a number, "12.5", "01:02.5" or "1:02:03.25"; null otherwise. */
+export function parseSeconds(value: unknown): number | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value !== 'string') return null;
+  const s = value.trim().replace(/s$/i, '');
+  if (/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(s)) return Number(s);
+  const clock = /^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)$/.exec(s);
+  if (clock) return Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3].replace(',', '.'));
+  return null;
+}
+
+function parseSpeaker(value: unknown): number | string | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'string') {
+    const s = value.trim();
+    if (/^\d+$/.test(s)) return Number(s);
+    return s || null;
+  }
+  return null;
+}
+
+function toSegment(value: unknown): Segment | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
+  const record = value as Record<string, unknown>;
+  const text = field(record, KEYS.text);
+  if (text === undefined) return null;
+  return {
+    start: parseSeconds(field(record, KEYS.start)),
+    end: parseSeconds(field(record, KEYS.end)),
+    speaker: parseSpeaker(field(record, KEYS.speaker)),
+    text: typeof text === 'string' ? text.trim() : text === null ? '' : JSON.stringify(text),
+  };
+}
+
+/** The model output without chat markup: role label, special tokens, code fences. */
+export function cleanOutput(raw: string): string {
+  let t = raw.replace(/<\|(?:im_start|im_end|endoftext)\|>/g, '').trim();
+  t = t.replace(/^assistant\b\s*/i, '');
+  const fence = /^```[a-z]*\s*([\s\S]*?)\s*(?:```\s*)?$/i.exec(t);
+  if (fence) t = fence[1];
+  return t.trim();
+}
+
+/** Parses VibeVoice-ASR output into segments; never throws. */
+export function parseTranscription(raw: string): ParsedTranscript {
+  const input = typeof raw === 'string' ? raw : String(raw ?? '');
+  const cleaned = cleanOutput(input);
+  const unparsed: ParsedTranscript = { segments: [], parsed: false, truncated: false, text: cleaned, raw: input };
+  try {
+    let values: unknown[];
+    let complete: boolean;
+    if (cleaned.startsWith('[')) {
+      ({ values, complete } = scanJsonArray(cleaned, 0));
+    } else if (cleaned.startsWith('{')) {
+      ({ values, complete } = scanJsonArray(`[${cleaned}`, 0)); // a bare object (or a list without its '[')
+      complete = complete || values.length > 0;
+    } else {
+      return unparsed;
+    }
+    if (!complete && values.length === 0) return unparsed;
+    const segments = values.map(toSegment);
+    if (segments.some((s) => s === null)) return unparsed;
+    const kept = segments as Segment[];
+    return {
+      segments: kept,
+      parsed: true,
+      truncated: !complete,
+      text: kept.map((s) => s.text).filter(Boolean).join(' ').trim(),
+      raw: input,
+    };
+  } catch {
+    return unparsed;
+  }
+}

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { lib } from './helpers.mjs';
+
+const segments = [
+  { start: 0, end: 1.26, speaker: 0, text: 'Hello world.' },
+  { start: 3661.5, end: 3662.0005, speaker: 1, text: 'A <b> & c\n\n\nd' },
+  { start: null, end: null, speaker: null, text: 'No times.' },
+];
+
+describe('subtitles', () => {
+  it('writes SubRip', () => {
+    assert.equal(
+      lib.toSrt(segments),
+      '1\n00:00:00,000 --> 00:00:01,260\nSpeaker 0: Hello world.\n\n' +
+        '2\n01:01:01,500 --> 01:01:02,001\nSpeaker 1: A <b> & c\nd\n\n' +
+        '3\n01:01:02,001 --> 01:01:04,001\nNo times.\n',
+    );
+  });
+
+  it('writes WebVTT with voice spans and escaped text', () => {
+    assert.equal(
+      lib.toVtt(segments),
+      'WEBVTT\n\n00:00:00.000 --> 00:00:01.260\n<v Speaker 0>Hello world.\n\n' +
+        '01:01:01.500 --> 01:01:02.001\n<v Speaker 1>A &lt;b&gt; &amp; c\nd\n\n' +
+        '01:01:02.001 --> 01:01:04.001\nNo times.\n',
+    );
+    assert.equal(lib.toVtt([]), 'WEBVTT\n');
+  });
+
+  it('fills missing or backwards ends from the next start', () => {
+    const cues = lib.toCues([
+      { start: 1, end: null, speaker: 0, text: 'a' },
+      { start: 4, end: 3, speaker: 0, text: 'b' },
+    ]);
+    assert.deepEqual(cues.map((c) => [c.start, c.end]), [[1, 4], [4, 6]]);
+  });
+
+  it('formats timestamps', () => {
+    assert.equal(lib.formatTimestamp(0.0004, ','), '00:00:00,000');
+    assert.equal(lib.formatTimestamp(59.9996, '.'), '00:01:00.000');
+    assert.equal(lib.formatTimestamp(360000, '.'), '100:00:00.000');
+  });
+});
+
+describe('JSON export', () => {
+  it('is pretty JSON that round-trips', () => {
+    const transcript = { text: 'Hello world.', segments: segments.slice(0, 1), parsed: true, dtype: 'q4' };
+    const json = lib.toJson(transcript);
+    assert.ok(json.endsWith('}\n'));
+    assert.deepEqual(JSON.parse(json), transcript);
+  });
+});

@@ -1,0 +1,65 @@
+// Runs the web library's Node tests: bundles test/entry.mjs (the library's browser-free core) with
+// esbuild for Node, then `node --test` on test/*.test.mjs. With --typecheck it runs `tsc --noEmit`
+// on src/ instead.
+// Usage: node run_tests.mjs [--node-modules DIR] [--web-dir DIR] [--repo-root DIR] [--out DIR] [--typecheck]
+// (defaults: this checkout's web/node_modules, web/, the repository, a temporary folder; Bazel's
+// web_node_test passes runfiles paths).
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const options = { 'node-modules': join(here, '..', 'node_modules'), 'web-dir': join(here, '..'), 'repo-root': join(here, '..', '..') };
+const flags = new Set();
+for (let i = 2; i < process.argv.length; i++) {
+  const name = process.argv[i].replace(/^--/, '');
+  if (name === 'typecheck') flags.add(name);
+  else options[name] = process.argv[++i];
+}
+const nodeModules = resolve(options['node-modules']);
+const webDir = resolve(options['web-dir']);
+const out = resolve(options.out ?? process.env.TEST_TMPDIR ?? mkdtempSync(join(tmpdir(), 'vibevoice-web-test-')));
+mkdirSync(out, { recursive: true });
+
+function run(command, args, env = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', env: { ...process.env, ...env } });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+if (flags.has('typecheck')) {
+  // tsc resolves packages from the sources' folder upwards; give it a web/ whose node_modules is ours.
+  const web = join(mkdtempSync(join(out, 'typecheck-')), 'web');
+  mkdirSync(web, { recursive: true });
+  symlinkSync(join(webDir, 'src'), join(web, 'src'));
+  symlinkSync(nodeModules, join(web, 'node_modules'));
+  writeFileSync(join(web, 'tsconfig.json'), readFileSync(join(webDir, 'tsconfig.json')));
+  const tsc = join(nodeModules, 'typescript', 'bin', 'tsc');
+  process.exit(run(process.execPath, [tsc, '--noEmit', '--preserveSymlinks', '-p', join(web, 'tsconfig.json')]));
+}
+
+const { build } = await import(pathToFileURL(join(nodeModules, 'esbuild', 'lib', 'main.js')).href);
+const bundle = join(out, 'vibevoice-core.mjs');
+await build({
+  entryPoints: [join(webDir, 'test', 'entry.mjs')],
+  outfile: bundle,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  nodePaths: [nodeModules],
+  logLevel: 'warning',
+});
+const testDir = join(webDir, 'test');
+const tests = readdirSync(testDir)
+  .filter((name) => name.endsWith('.test.mjs'))
+  .sort()
+  .map((name) => join(testDir, name));
+process.exit(
+  run(process.execPath, ['--test', ...tests], {
+    VIBEVOICE_TEST_LIB: pathToFileURL(bundle).href,
+    VIBEVOICE_REPO_ROOT: resolve(options['repo-root']),
+  }),
+);
