@@ -16,8 +16,11 @@ from vibevoice_asr_web.progress import Progress
 
 def load_model(checkpoint: Path):
     import torch
+    import transformers
     from transformers import VibeVoiceAsrForConditionalGeneration
 
+    transformers.logging.set_verbosity_error()  # its load bar and length reminders are noise in our logs
+    transformers.logging.disable_progress_bar()
     try:
         model = VibeVoiceAsrForConditionalGeneration.from_pretrained(checkpoint, dtype=torch.float32)
     except (OSError, ValueError, KeyError) as error:

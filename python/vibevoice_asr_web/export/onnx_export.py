@@ -19,6 +19,8 @@ import torch
 from vibevoice_asr_web.contract import GraphSpec
 
 OPSET = 18
+# The exporter notes at every export that torchvision (which we do not use) is missing.
+logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
 IR_VERSION = 10  # onnxruntime-node 1.30 (Transformers.js in Node) rejects newer IR versions
 
 
@@ -87,18 +89,27 @@ def weights_hidden(model: ir.Model) -> Iterator[None]:
                 value.const_value = saved[name]
 
 
+@contextlib.contextmanager
+def quiet_passes() -> Iterator[None]:
+    """Silences what graph passes note about every hidden weight (they cannot compare or fold them)."""
+    loggers = [logging.getLogger(name) for name in ("onnx_ir.passes.common.initializer_deduplication", "onnxscript")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def optimize_without_weights(model: ir.Model) -> None:
     import onnxscript.optimizer
 
-    dedup_logger = logging.getLogger("onnx_ir.passes.common.initializer_deduplication")
-    level = dedup_logger.level
-    dedup_logger.setLevel(logging.ERROR)  # it notes every hidden weight it cannot compare
-    try:
-        with weights_hidden(model), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            onnxscript.optimizer.optimize_ir(model)
-    finally:
-        dedup_logger.setLevel(level)
+    with weights_hidden(model), quiet_passes():
+        onnxscript.optimizer.optimize_ir(model)
     ir.passes.common.RemoveUnusedNodesPass()(model)
     # Transpose(W) -> MatMul becomes MatMul with W stored transposed, under W's own name.
     pretranspose_linear_weights(model)
@@ -149,14 +160,16 @@ def apply_contract(model: ir.Model, spec: GraphSpec) -> None:
 
 
 def fuse_group_query_attention(model: ir.Model, spec: GraphSpec) -> None:
-    """Fuses the decoder's attention into onnxruntime's GroupQueryAttention (rotary included).
+    """Fuses the decoder's attention into onnxruntime's GroupQueryAttention.
 
     GroupQueryAttention reads the cache and the new keys without repeating KV heads or building a
     [heads, query, key] score tensor, which is what makes an hour of audio (27,000 tokens)
     possible. Its chunked prefill (new tokens after a past) takes a batch of one, so the decoder is
     traced for one sequence; its inputs keep the contract's `batch_size` name. Parameters stay
     hidden (their names must survive: the quantizer finds weights by name); the rotary frequencies
-    must be real by now.
+    must be real by now. The fusion is the one for WebGPU: its GroupQueryAttention gets wrong
+    results after a past when asked to rotate too (measured: logits off by 4 on SwiftShader), so the
+    rotary embedding stays onnxruntime's own RotaryEmbedding op; onnxruntime CPU runs the same graph.
     """
     from transformers.exporters.onnxruntime_fusions import fuse_for_onnxruntime
 
@@ -164,9 +177,8 @@ def fuse_group_query_attention(model: ir.Model, spec: GraphSpec) -> None:
     for name in parameters:
         model.graph.initializers[name].const_value = None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fuse_for_onnxruntime(model, "cpu")
+        with quiet_passes():
+            fuse_for_onnxruntime(model, "webgpu")
     finally:
         for name, tensor in parameters.items():
             if name in model.graph.initializers:

@@ -1,0 +1,223 @@
+"""An fp32 artifact folder -> a folder of dtype variants: every graph of every variant, the metadata
+Transformers.js reads, parity against fp32, and the manifest; built in a temporary sibling and
+renamed into place only when complete and checked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from vibevoice_asr_web import contract, manifest
+from vibevoice_asr_web.atomic import atomic_directory
+from vibevoice_asr_web.errors import UserError
+from vibevoice_asr_web.progress import Progress
+from vibevoice_asr_web.quantize import compare
+from vibevoice_asr_web.quantize.graph import GraphResult, Meter, Options, convert_graph
+
+ONNX_DIR = "onnx"
+PARITY_TABLE = "parity.md"
+STATUS_INTERVAL_S = 0.2
+
+
+def parse_dtypes(values: str | list[str]) -> list[str]:
+    """'q4,q4f16' or ['fp16', 'int4'] -> canonical, unique, in the given order (fp32 is the input, not an output)."""
+    items = [values] if isinstance(values, str) else list(values)
+    dtypes = []
+    for item in items:
+        for name in (part.strip() for part in item.split(",")):
+            if not name:
+                continue
+            dtype = contract.canonical_dtype(name)
+            if dtype == "fp32":
+                raise UserError("--dtype fp32: fp32 is what the quantizer reads; expected fp16, q4 (int4) or q4f16")
+            if dtype not in dtypes:
+                dtypes.append(dtype)
+    if not dtypes:
+        raise UserError("no dtype given: expected --dtype fp16, q4 (int4), q4f16, or several separated by commas")
+    return dtypes
+
+
+def check_input(folder: Path) -> dict:
+    """An fp32 artifact folder whose files match its manifest in size (graph files also in sha256)."""
+    if not (folder / "config.json").is_file():
+        raise UserError(f"{folder} holds no config.json: expected an fp32 artifact folder made by `vibevoice-asr-web export`")
+    info = manifest.read(folder)
+    missing = [contract.onnx_file_name(g, "fp32") for g in contract.GRAPH_NAMES if not (folder / ONNX_DIR / contract.onnx_file_name(g, "fp32")).is_file()]
+    if missing:
+        raise UserError(f"{folder}/{ONNX_DIR} lacks {', '.join(missing)}: expected the fp32 graphs (`vibevoice-asr-web export --dtype fp32`)")
+    for name, entry in info["files"].items():
+        path = folder / name
+        if not path.is_file():
+            raise UserError(f"{path} is listed in {folder / manifest.MANIFEST} but missing: export the fp32 artifacts again")
+        if path.stat().st_size != entry["bytes"]:
+            raise UserError(
+                f"{path} is {path.stat().st_size:,} bytes but the manifest says {entry['bytes']:,}: the file is truncated or "
+                "replaced; export the fp32 artifacts again"
+            )
+    graphs = [f"{ONNX_DIR}/{contract.onnx_file_name(g, 'fp32')}" for g in contract.GRAPH_NAMES]
+    manifest.verify_files(folder, graphs)
+    return info
+
+
+def copy_metadata(source: Path, target: Path) -> None:
+    """Everything but the graphs, the manifest and config.json (rewritten for the variants)."""
+    for path in sorted(source.iterdir()):
+        if path.name in (ONNX_DIR, manifest.MANIFEST, "config.json", PARITY_TABLE):
+            continue
+        if path.is_dir():
+            shutil.copytree(path, target / path.name)
+        else:
+            shutil.copyfile(path, target / path.name)
+
+
+def write_config(source: Path, target: Path, dtypes: list[str], results: dict[str, dict[str, GraphResult]]) -> None:
+    config = json.loads((source / "config.json").read_text())
+    chunks = {r.file: len(r.data_files) for by_graph in results.values() for r in by_graph.values() if r.data_files}
+    config["transformers.js_config"] = {
+        "dtype": {graph: dtypes[0] for graph in contract.GRAPH_NAMES},
+        "use_external_data_format": dict(sorted(chunks.items())),
+    }
+    (target / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+class StatusLine:
+    """'q4 decoder_model_merged: 12 tensors, 1.23/4.56 GB read, 0.90 GB/s' on a terminal, throttled."""
+
+    def __init__(self, progress: Progress, total_bytes: int):
+        self.progress = progress
+        self.total = total_bytes
+        self.started = time.perf_counter()
+        self.last = 0.0
+        self.label = ""
+        self.meter = Meter(self.show)
+
+    def show(self, meter: Meter, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self.last < STATUS_INTERVAL_S:
+            return
+        self.last = now
+        rate = meter.bytes_read / max(now - self.started, 1e-9)
+        self.progress.status(
+            f"{self.label}: {meter.tensors} tensors, {meter.bytes_read / 1e9:.2f}/{self.total / 1e9:.2f} GB read, {rate / 1e9:.2f} GB/s"
+        )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def quantize_folder(
+    input_dir: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    dtypes: str | list[str],
+    options: Options = Options(),
+    overwrite: bool = False,
+    validate: bool = True,
+    audio: list[str] | None = None,
+    thresholds: compare.Thresholds = compare.Thresholds(),
+    progress: Progress | None = None,
+) -> Path:
+    progress = progress or Progress()
+    source, output_dir = Path(input_dir).absolute(), Path(output_dir).absolute()
+    dtypes = parse_dtypes(dtypes)
+    if source == output_dir:
+        raise UserError(f"--output-dir is the input folder {source}: write the variants to another folder")
+    info = check_input(source)
+    fp32_data = sum(p.stat().st_size for p in (source / ONNX_DIR).glob("*.onnx_data*"))
+    status = StatusLine(progress, fp32_data * len(dtypes))
+    # recorded relative to the output folder: the same wherever (and in whichever sandbox) it is built
+    reference = os.path.relpath(source, output_dir)
+    results: dict[str, dict[str, GraphResult]] = {}
+    with atomic_directory(output_dir, overwrite=overwrite) as partial:
+        copy_metadata(source, partial)
+        (partial / ONNX_DIR).mkdir()
+        for dtype in dtypes:
+            results[dtype] = {}
+            for graph in contract.GRAPH_NAMES:
+                started = time.perf_counter()
+                status.label = f"{dtype} {graph}"
+                result = convert_graph(
+                    source / ONNX_DIR / contract.onnx_file_name(graph, "fp32"),
+                    partial / ONNX_DIR / contract.onnx_file_name(graph, dtype), dtype, options, status.meter,
+                )
+                status.show(status.meter, force=True)
+                progress.done()
+                results[dtype][graph] = result
+                nb = result.nbits or {}
+                quantized = f", {nb.get('matmuls_quantized', 0)}/{result.matmul_weights} MatMul weights int4" if result.nbits else ""
+                progress.note(
+                    f"{dtype} {graph}: {result.nodes} nodes{quantized}, {(result.weight_bytes + result.graph_bytes) / 1e6:.1f} MB "
+                    f"in {len(result.data_files)} chunk(s), {time.perf_counter() - started:.1f} s"
+                )
+                for warning in result.warnings:
+                    progress.note(f"warning: {dtype} {graph}: {warning}")
+        write_config(source, partial, dtypes, results)
+        graphs = {dtype: {graph: r.summary(ONNX_DIR) for graph, r in by_graph.items()} for dtype, by_graph in results.items()}
+        parity = {}
+        if validate and not _fits_in_memory(source, partial, dtypes):
+            reason = "the fp32 graphs and a variant do not fit in memory together on the quantizing machine"
+            progress.note(f"skipping the comparison with fp32: {reason}")
+            parity = {dtype: {"skipped": reason} for dtype in dtypes}
+        elif validate:
+            audio_files = [Path(a) for a in audio] if audio else _default_audio()
+            prompt_list = compare.prompts(source, audio_files)
+            for dtype in dtypes:
+                report = compare.compare_variant(partial, dtype, source, audio_files, thresholds, progress, prompt_list=prompt_list)
+                progress.note("\n" + report.table())
+                if not report.passed:
+                    raise UserError(
+                        f"the {dtype} variant is further from fp32 than allowed ({'; '.join(report.failures)}); nothing was written. "
+                        "Loosen the gate with --min-fp16-cosine / --min-top1 if this model needs it"
+                    )
+                parity[dtype] = {**report.as_dict(), "reference_dir": reference}
+        table = compare.markdown_table(graphs, parity)
+        (partial / PARITY_TABLE).write_text(table)
+        manifest.write(
+            partial,
+            source=info.get("source", {}),
+            dtypes=dtypes,
+            graphs=graphs,
+            quantization={
+                "block_size": options.block_size, "bits": 4, "symmetric": True, "accuracy_level": options.accuracy_level,
+                "int4_kernel": "onnxruntime quantize_matmul_4bits", "slab_bytes": options.slab_bytes,
+            },
+            parity=parity,
+            quantized_from={"path": reference, "manifest_sha256": _sha256(source / manifest.MANIFEST)},
+        )
+        check_output(partial, dtypes)
+    progress.note(f"wrote {output_dir}")
+    if validate:
+        progress.note("\n" + table)
+    return output_dir
+
+
+def _fits_in_memory(source: Path, partial: Path, dtypes: list[str]) -> bool:
+    """Whether onnxruntime can hold the fp32 graphs and the largest variant at once, with room to spare."""
+    fp32 = sum(p.stat().st_size for p in (source / ONNX_DIR).iterdir())
+    variant = max(
+        sum(p.stat().st_size for g in contract.GRAPH_NAMES for p in (partial / ONNX_DIR).glob(contract.onnx_file_name(g, d) + "*"))
+        for d in dtypes
+    )
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return 2 * (fp32 + 2 * variant) < physical  # fp16 graphs run upcast on the CPU
+
+
+def check_output(folder: Path, dtypes: list[str]) -> None:
+    """Before the rename: every graph of every variant is there, and every file has its manifest size."""
+    for dtype in dtypes:
+        for graph in contract.GRAPH_NAMES:
+            if not (folder / ONNX_DIR / contract.onnx_file_name(graph, dtype)).is_file():
+                raise RuntimeError(f"{dtype} {graph} was not written")
+    for name, entry in manifest.read(folder)["files"].items():
+        if (folder / name).stat().st_size != entry["bytes"]:
+            raise RuntimeError(f"{name} changed size after the manifest was written")
+
+
+def _default_audio() -> list[Path]:
+    from vibevoice_asr_web.export.validate import default_audio
+
+    return default_audio()

@@ -1,0 +1,196 @@
+"""Graph rewrite: MatMul -> com.microsoft MatMulNBits, Gather -> com.microsoft GatherBlockQuantized.
+
+A MatMul is quantized when its B is a constant 2-D float weight: an initializer [K, N] (how
+`export` stores Linear weights, pre-transposed) or Transpose(initializer [N, K]) with perm [1, 0]
+(what an exporter that did not pre-transpose leaves). MatMulNBits (bits 4, symmetric, no zero
+points) gets attributes K, N, bits, block_size (and accuracy_level when asked for), inputs
+A, B [N, k_blocks, block/2] uint8, scales [N, k_blocks] in A's float type. The weight's bytes
+come from onnxruntime's kernel (transforms.Int4MatMul), identical to MatMulNBitsQuantizer's.
+
+The embedding lookup Gather(table [V, H], ids) on axis 0 becomes GatherBlockQuantized with
+uint8 data [V, H/2], bits 4, block_size, gather_axis 0, quantize_axis 1 (blocks along the hidden
+dim), scales [V, H/block]. Conv weights are never touched.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import onnx
+from onnx import TensorProto, helper
+
+from vibevoice_asr_web.quantize import int4
+from vibevoice_asr_web.quantize.initializers import Initializers
+from vibevoice_asr_web.quantize.transforms import CastFloat16, Copy, Int4Gather, Int4MatMul
+
+MS_DOMAIN = "com.microsoft"
+
+
+@dataclass(frozen=True)
+class Options:
+    block_size: int = 32
+    accuracy_level: int | None = None
+    quantize_gather: bool = True
+
+
+@dataclass
+class NbitsReport:
+    matmuls: int = 0  # every MatMul of the graph
+    matmuls_constant_weight: int = 0  # MatMuls whose B is a constant (those a weight quantizer could touch)
+    matmuls_quantized: int = 0
+    through_transpose: int = 0
+    gathers_quantized: int = 0
+    transposes_removed: int = 0
+    weights_quantized: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # node -> why
+
+    def as_dict(self) -> dict:
+        return {
+            "matmuls": self.matmuls, "matmuls_constant_weight": self.matmuls_constant_weight,
+            "matmuls_quantized": self.matmuls_quantized, "through_transpose": self.through_transpose,
+            "gathers_quantized": self.gathers_quantized, "transposes_removed": self.transposes_removed,
+            "skipped": dict(self.skipped),
+        }
+
+
+def _attribute_value(node: onnx.NodeProto, name: str, default=None):
+    for attribute in node.attribute:
+        if attribute.name == name:
+            return helper.get_attribute_value(attribute)
+    return default
+
+
+def _onnx_op(node: onnx.NodeProto, op_type: str) -> bool:
+    return node.op_type == op_type and node.domain in ("", "ai.onnx")
+
+
+def _compute_dtype(inits: Initializers, name: str) -> str | None:
+    """float32/float16 for a weight whose transform is a plain copy or fp16 cast, else None."""
+    transform = inits.transform(name)
+    if isinstance(transform, CastFloat16):
+        return "float16"
+    if isinstance(transform, Copy) and transform.outputs[0].name == name:
+        return "float16" if transform.source.elem_type == TensorProto.FLOAT16 else "float32"
+    return None
+
+
+def _weight_2d(inits: Initializers, name: str) -> bool:
+    return name in inits and inits.is_float(name) and len(inits.spec(name).dims) == 2
+
+
+def quantize(model: onnx.ModelProto, inits: Initializers, options: Options = Options()) -> NbitsReport:
+    """Rewrites `model` in place; the new weights are transforms in `inits`."""
+    int4.check_block_size(options.block_size)
+    graph = model.graph
+    before = op_counts(model)
+    report = NbitsReport()
+    producers = {out: node for node in graph.node for out in node.output}
+    done: dict[tuple[str, str], tuple[str, str]] = {}  # (weight, layout) -> (quantized, scales)
+    new_nodes = []
+
+    def quantized_weight(weight: str, layout: str) -> tuple[str, str] | None:
+        key = (weight, layout)
+        if key not in done:
+            dtype = _compute_dtype(inits, weight)
+            if dtype is None:
+                return None
+            suffix = "" if layout == "KN" else "_transposed"
+            transform = Int4MatMul(
+                inits.source(weight), layout=layout, block_size=options.block_size, compute_dtype=dtype,
+                quantized_name=f"{weight}{suffix}_Q4", scales_name=f"{weight}{suffix}_scales",
+            )
+            done[key] = tuple(inits.add(transform))
+            report.weights_quantized.append(weight)
+        return done[key]
+
+    for node in graph.node:
+        if _onnx_op(node, "MatMul"):
+            report.matmuls += 1
+            b = node.input[1]
+            weight, layout = None, None
+            if b in inits:
+                report.matmuls_constant_weight += 1
+                if _weight_2d(inits, b):
+                    weight, layout = b, "KN"
+                else:
+                    report.skipped[node.name or node.output[0]] = f"weight {b} is {list(inits.spec(b).dims)}, not 2-D float"
+            elif b in producers and _onnx_op(producers[b], "Transpose") and producers[b].input[0] in inits:
+                report.matmuls_constant_weight += 1
+                transpose = producers[b]
+                perm = _attribute_value(transpose, "perm")
+                if _weight_2d(inits, transpose.input[0]) and (perm is None or list(perm) == [1, 0]):
+                    weight, layout = transpose.input[0], "NK"
+            names = quantized_weight(weight, layout) if weight else None
+            if names is None:
+                new_nodes.append(node)
+                continue
+            spec = inits.spec(weight)
+            k, n = (spec.dims[0], spec.dims[1]) if layout == "KN" else (spec.dims[1], spec.dims[0])
+            attributes = {"K": k, "N": n, "bits": int4.BITS, "block_size": options.block_size}
+            if options.accuracy_level:
+                attributes["accuracy_level"] = options.accuracy_level
+            new_nodes.append(helper.make_node(
+                "MatMulNBits", [node.input[0], *names], list(node.output),
+                name=f"{node.name}_Q4" if node.name else f"{node.output[0]}/MatMulNBits", domain=MS_DOMAIN, **attributes,
+            ))
+            report.matmuls_quantized += 1
+            report.through_transpose += layout == "NK"
+        elif (
+            options.quantize_gather and _onnx_op(node, "Gather") and _weight_2d(inits, node.input[0])
+            and _attribute_value(node, "axis", 0) == 0 and _compute_dtype(inits, node.input[0])
+        ):
+            table = node.input[0]
+            transform = Int4Gather(
+                inits.source(table), block_size=options.block_size, compute_dtype=_compute_dtype(inits, table),
+                quantized_name=f"{table}_Q4", scales_name=f"{table}_scales",
+            )
+            data, scales = inits.add(transform)
+            new_nodes.append(helper.make_node(
+                "GatherBlockQuantized", [data, node.input[1], scales], list(node.output),
+                name=f"{node.name}_Q4" if node.name else f"{node.output[0]}/GatherBlockQuantized", domain=MS_DOMAIN,
+                gather_axis=0, quantize_axis=1, block_size=options.block_size, bits=int4.BITS,
+            ))
+            report.gathers_quantized += 1
+        else:
+            new_nodes.append(node)
+
+    # Transposes that only fed quantized MatMuls go, and so do weights nothing reads any more
+    used = {name for node in new_nodes for name in node.input} | {o.name for o in graph.output}
+    kept = []
+    for node in new_nodes:
+        if _onnx_op(node, "Transpose") and node.input[0] in inits and not any(o in used for o in node.output):
+            report.transposes_removed += 1
+            continue
+        kept.append(node)
+    del graph.node[:]
+    graph.node.extend(kept)
+    used = {name for node in kept for name in node.input} | {o.name for o in graph.output}
+    inits.keep_only(used)
+    if report.matmuls_quantized or report.gathers_quantized:
+        ensure_opset(model, MS_DOMAIN, 1)
+    expected = before - Counter({"MatMul": report.matmuls_quantized, "Gather": report.gathers_quantized, "Transpose": report.transposes_removed})
+    expected += Counter({f"{MS_DOMAIN}:MatMulNBits": report.matmuls_quantized, f"{MS_DOMAIN}:GatherBlockQuantized": report.gathers_quantized})
+    if +expected != +op_counts(model):
+        raise RuntimeError(f"int4 rewrite of {graph.name!r} changed other nodes: expected {dict(expected)}, found {dict(op_counts(model))}")
+    return report
+
+
+def constant_weight_matmuls(model: onnx.ModelProto, inits: Initializers) -> int:
+    """MatMuls whose B is an initializer or Transpose(initializer): the weights a quantizer could touch."""
+    producers = {out: node for node in model.graph.node for out in node.output}
+
+    def constant(name: str) -> bool:
+        node = producers.get(name)
+        return name in inits or (node is not None and _onnx_op(node, "Transpose") and node.input[0] in inits)
+
+    return sum(1 for node in model.graph.node if _onnx_op(node, "MatMul") and constant(node.input[1]))
+
+
+def ensure_opset(model: onnx.ModelProto, domain: str, version: int) -> None:
+    if not any(o.domain == domain for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(domain, version))
+
+
+def op_counts(model: onnx.ModelProto) -> Counter:
+    return Counter(f"{n.domain}:{n.op_type}" if n.domain not in ("", "ai.onnx") else n.op_type for n in model.graph.node)
