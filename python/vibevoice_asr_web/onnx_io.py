@@ -106,4 +106,5 @@ def load_graph(path: str | os.PathLike) -> ir.Model:
     path = Path(path)
     if not path.is_file():
         raise UserError(f"ONNX graph {path} does not exist")
-    return ir.load(path)
+    # Resolved, so data chunks reached through links (Bazel runfiles) count as beside the graph.
+    return ir.load(path.resolve())
