@@ -23,7 +23,8 @@
 //   segments-table     <table>; tbody rows have data-testid="segment-row", cells data-label=Speaker|Start|End|Text
 //   raw-text           the raw model output
 //   copy-button, download-json, download-srt, download-vtt
-// Query parameters preset the form: ?model=...&dtype=fp32&device=webgpu&hotwords=...&maxNewTokens=256
+// Query parameters preset the form: ?model=...&dtype=fp32&device=webgpu&hotwords=...&maxNewTokens=256;
+// ?prefillChunk=N sets the prompt tokens per decoder call during prefill (default 512).
 // window.vibevoice = { VibeVoiceASR, parseTranscription, toSrt, toVtt, toJson, describeWebGpuAdapter,
 //   app: { asr, result, audio, ready, load(), setAudio(blob, name), transcribe(), showResult(result) } }
 // for tests and the console.
@@ -282,6 +283,7 @@ async function transcribe(): Promise<TranscriptionResult | null> {
     result = await model.transcribe(audio.blob, {
       hotwords: el.hotwords.value.trim() || null,
       maxNewTokens,
+      prefillChunkTokens: prefillChunkFromQuery(),
       signal: abort.signal,
       onStage: (stage) => {
         if (stage.stage === 'prepare') setStatus('transcribing', 'Preparing the audio…');
@@ -313,6 +315,12 @@ function showResult(r: TranscriptionResult): void {
 }
 
 // ----------------------------------------------------------------------------- wiring
+
+/** ?prefillChunk=N, or undefined for the library's default; transcribe() rejects a bad value. */
+function prefillChunkFromQuery(): number | undefined {
+  const value = new URLSearchParams(location.search).get('prefillChunk');
+  return value === null || value === '' ? undefined : Number(value);
+}
 
 function applyQuery(): void {
   const query = new URLSearchParams(location.search);

@@ -39,6 +39,8 @@ export interface AdapterReport {
   device?: string;
   description?: string;
   isFallbackAdapter?: boolean;
+  /** The narrowest subgroup the adapter may run (SwiftShader: 4), where the browser reports it. */
+  subgroupMinSize?: number;
   features: string[];
   maxBufferSize?: number;
   maxStorageBufferBindingSize?: number;
@@ -58,6 +60,7 @@ export async function describeWebGpuAdapter(): Promise<AdapterReport> {
     device: info.device,
     description: info.description,
     isFallbackAdapter: info.isFallbackAdapter ?? adapter.isFallbackAdapter,
+    subgroupMinSize: info.subgroupMinSize,
     features: [...adapter.features].sort(),
     maxBufferSize: adapter.limits.maxBufferSize,
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,

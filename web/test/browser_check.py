@@ -8,7 +8,11 @@ onnxruntime runtime for greedy decoding).
 
     ./bazelw build //web:bundle
     /tmp/venv/bin/python web/test/browser_check.py --artifacts bazel-bin/models/fp32 \\
-        [--audio testdata/audio/hello.wav] [--hotwords "Alice, Bob"] [--dtype fp32] [--device webgpu]
+        [--audio testdata/audio/hello.wav] [--hotwords "Alice, Bob"] [--dtype fp32] [--device webgpu] \\
+        [--prefill-chunk 512 --prefill-chunk 16 --prefill-chunk 7]
+
+With --prefill-chunk (repeatable) the page runs once per value (?prefillChunk=N) and each run must
+match the reference; the report lists the rows of every prefill decoder call.
 
 Exits 1 when the browser's tokens differ from onnxruntime's or it did not run on the device asked for.
 """
@@ -48,7 +52,9 @@ def reference(artifacts: Path, audio_path: Path, hotwords: str | None, dtype: st
             "top_ids": top.tolist(), "top_values": generation.first_logits[top].tolist(), "max_new_tokens": max_new}  # fmt: skip
 
 
-def browser(bundle: Path, artifacts: Path, audio_path: Path, hotwords: str | None, dtype: str, device: str, max_new: int) -> dict:
+def browser(
+    bundle: Path, artifacts: Path, audio_path: Path, hotwords: str | None, dtype: str, device: str, max_new: int, prefill_chunk: int | None = None
+) -> dict:
     from playwright.sync_api import sync_playwright
 
     from vibevoice_asr_web.serve import Server
@@ -60,9 +66,17 @@ def browser(bundle: Path, artifacts: Path, audio_path: Path, hotwords: str | Non
         messages: list[str] = []
         page.on("console", lambda m: messages.append(f"{m.type}: {m.text}") if m.type in ("error", "warning") else None)
         page.on("pageerror", lambda e: messages.append(f"pageerror: {e}"))
-        page.goto(f"{server.url}?dtype={dtype}&device={device}&maxNewTokens={max_new}")
+        chunk_query = f"&prefillChunk={prefill_chunk}" if prefill_chunk is not None else ""
+        page.goto(f"{server.url}?dtype={dtype}&device={device}&maxNewTokens={max_new}{chunk_query}")
         page.wait_for_function("() => window.vibevoice !== undefined", timeout=60_000)
         page.evaluate("() => window.vibevoice.app.ready")
+        # Records the new rows (inputs_embeds' axis 1) of each decoder call: the prefill's chunks.
+        page.evaluate(
+            "async () => { const asr = await window.vibevoice.app.load();"
+            " const session = asr.model.sessions.decoder_model_merged; const run = session.run.bind(session);"
+            " window.decoderRows = []; session.run = (feeds, ...rest) => {"
+            " window.decoderRows.push(feeds.inputs_embeds.dims[1]); return run(feeds, ...rest); }; }"
+        )
         page.evaluate(
             "([b64, name, hotwords]) => { const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));"
             " window.vibevoice.app.setAudio(new Blob([bytes]), name);"
@@ -77,9 +91,11 @@ def browser(bundle: Path, artifacts: Path, audio_path: Path, hotwords: str | Non
             raise SystemExit(f"the page failed ({page.get_attribute('#error', 'data-code')}): {page.inner_text('#error')}\n" + "\n".join(messages))
         result = page.evaluate("() => window.vibevoice.app.result")
         runtime = page.evaluate("() => window.vibevoice.app.asr.runtimeInfo()")
+        decoder_rows = page.evaluate("() => window.decoderRows")
         downloads = page.eval_on_selector_all("#download-files li", "items => items.map((li) => [li.dataset.file, li.dataset.state])")
         chromium.close()
-    return {"result": result, "runtime": runtime, "downloads": downloads, "seconds": seconds, "console": messages}
+    prefill_rows = decoder_rows[: len(decoder_rows) - max(len(result["generatedIds"]) - 1, 0)]
+    return {"result": result, "runtime": runtime, "downloads": downloads, "seconds": seconds, "console": messages, "prefill_rows": prefill_rows}
 
 
 def main() -> int:
@@ -90,12 +106,21 @@ def main() -> int:
     parser.add_argument("--hotwords")
     parser.add_argument("--dtype", default="fp32")
     parser.add_argument("--device", default="webgpu", choices=["webgpu", "wasm"])
+    parser.add_argument("--prefill-chunk", type=int, action="append", help="?prefillChunk=N; repeat to run once per value")
     args = parser.parse_args()
     want = reference(args.artifacts, args.audio, args.hotwords, args.dtype)
-    got = browser(args.bundle, args.artifacts, args.audio, args.hotwords, args.dtype, args.device, want["max_new_tokens"])
+    results = [check(args, want, chunk) for chunk in (args.prefill_chunk or [None])]
+    print("OK" if all(results) else "MISMATCH")
+    return 0 if all(results) else 1
+
+
+def check(args: argparse.Namespace, want: dict, prefill_chunk: int | None) -> bool:
+    got = browser(args.bundle, args.artifacts, args.audio, args.hotwords, args.dtype, args.device, want["max_new_tokens"], prefill_chunk)
     r, runtime = got["result"], got["runtime"]
     top_diff = max(abs(a - b) for a, b in zip(r["firstStepTopLogits"]["values"], want["top_values"]))
     report = {
+        "prefill_chunk": prefill_chunk,
+        "prefill_decoder_rows": got["prefill_rows"],
         "device": runtime["device"],
         "sessions": runtime["sessions"],
         "webgpu_device_created": runtime["webgpuDeviceCreated"],
@@ -116,8 +141,11 @@ def main() -> int:
     if args.device == "webgpu":
         on_device = on_device and runtime["webgpuDeviceCreated"]
     ok = report["prompt_ids_equal"] and report["generated_ids_equal"] and report["top10_ids_equal"] and top_diff <= 1e-3 and on_device
-    print("OK" if ok else "MISMATCH")
-    return 0 if ok else 1
+    if prefill_chunk is not None:  # the prompt went through the decoder in calls of at most N rows
+        rows = got["prefill_rows"]
+        ok = ok and sum(rows) == len(r["promptIds"]) and max(rows) <= prefill_chunk
+    print(f"prefill chunk {prefill_chunk}: {'OK' if ok else 'MISMATCH'}")
+    return ok
 
 
 if __name__ == "__main__":

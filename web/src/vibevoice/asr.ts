@@ -6,6 +6,7 @@ import { webgpuDeviceCreated, type AdapterReport, type WasmPaths } from '../runt
 import { loadAudio, type AudioSource, type DecodeInfo } from './audio/decode';
 import { prepareAudio, type PreparedAudio } from './audio/prepare';
 import { classifyError, VibeVoiceError } from './errors';
+import { checkPrefillChunkTokens, PREFILL_CHUNK_TOKENS, prefillRowLimit } from './generation/prefill';
 import { AbortStop, FirstStepLogits, RepetitionStop, TokenStreamer, type TokenEvent, type TopLogits } from './generation/hooks';
 import { RepetitionGuard, type RepetitionGuardOptions } from './generation/repetition';
 import { chooseDevice, type DeviceRequest } from './model/device';
@@ -68,6 +69,14 @@ export interface TranscribeOptions {
   onStage?: (stage: TranscribeStage) => void;
   /** The repetition guard's settings, or false to turn it off. */
   repetitionGuard?: RepetitionGuardOptions | false;
+  /**
+   * Most prompt tokens per decoder call during prefill (default 512, as in the Python runtime): a long
+   * prompt (~27,000 tokens for an hour of audio) goes through the decoder in chunks, each appending to
+   * the KV cache, which bounds the attention buffers. The result does not depend on it. On a WebGPU
+   * adapter with subgroups narrower than 8 lanes (SwiftShader) a call takes at most 31 tokens, the
+   * most onnxruntime-web's attention gets right there (runtimeInfo().prefillRowLimit).
+   */
+  prefillChunkTokens?: number;
   signal?: AbortSignal;
 }
 
@@ -276,6 +285,7 @@ export class VibeVoiceASR {
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
       throw new VibeVoiceError('bad-input', `maxNewTokens must be a positive integer, got ${maxNewTokens}.`);
     }
+    const prefillChunkTokens = checkPrefillChunkTokens(options.prefillChunkTokens ?? PREFILL_CHUNK_TOKENS);
     const guard = options.repetitionGuard === false ? null : new RepetitionStop(new RepetitionGuard(options.repetitionGuard ?? {}), prompt.ids.length);
     const abort = signal ? new AbortStop(signal) : null;
     const firstStep = new FirstStepLogits(10);
@@ -283,6 +293,7 @@ export class VibeVoiceASR {
       options.onToken?.(event);
       onStage?.({ stage: 'generate', tokens: event.count });
     });
+    this.model.prefillChunkTokens = Math.min(prefillChunkTokens, prefillRowLimit(this.device, this.adapter));
     this.model.onAudioChunk = (p: AudioChunkProgress) => {
       if (signal?.aborted) throw new VibeVoiceError('aborted', 'Transcription was cancelled while encoding the audio.');
       onStage?.({ stage: 'encode', ...p });
@@ -363,7 +374,10 @@ export class VibeVoiceASR {
     webgpuDeviceCreated: boolean;
     adapter: AdapterReport;
     fallbackReason: string | null;
+    /** The most prompt tokens per decoder call on this adapter (null: only prefillChunkTokens). */
+    prefillRowLimit: number | null;
   } {
+    const rowLimit = prefillRowLimit(this.device, this.adapter);
     return {
       device: this.device,
       dtype: this.dtype,
@@ -371,6 +385,7 @@ export class VibeVoiceASR {
       webgpuDeviceCreated: webgpuDeviceCreated(),
       adapter: this.adapter,
       fallbackReason: this.fallbackReason,
+      prefillRowLimit: Number.isFinite(rowLimit) ? rowLimit : null,
     };
   }
 

@@ -15,6 +15,7 @@ export { cleanOutput, parseSeconds, parseTranscription, type ParsedTranscript, t
 export { formatTimestamp, toCues, toJson, toSrt, toVtt, type Cue } from './output/export';
 export { RepetitionGuard, type RepetitionGuardOptions } from './generation/repetition';
 export { topK, type TopLogits } from './generation/topk';
+export { PREFILL_CHUNK_TOKENS, checkPrefillChunkTokens, prefillChunks, prefillRowLimit, sliceRows, type PrefillChunk } from './generation/prefill';
 export { availableDtypes, chooseDtype, runnableDtypes, needsShaderF16, DTYPES, type Device, type Dtype } from './model/variants';
 export { resolveModelLocation, type ModelSource } from './model/location';
 export { VibeVoiceError, classifyError, type VibeVoiceErrorCode } from './errors';

@@ -4,9 +4,11 @@
 // (config.json itself stays truthful: "vibevoice_asr"). Transformers.js 4.3.1 looks model classes
 // up by identity, so a subclass cannot load itself: the loaded instance gets this prototype instead.
 // The one behaviour that differs from Voxtral is audio encoding: the streaming encoder runs chunk by
-// chunk, carrying every causal conv's state (past_conv.* in, present_conv.* out).
-import { PretrainedConfig, Tensor, VoxtralForConditionalGeneration, type PreTrainedModel } from '@huggingface/transformers';
+// chunk, carrying every causal conv's state (past_conv.* in, present_conv.* out); and the prefill of a
+// long prompt runs the decoder chunk by chunk (see forward).
+import { DynamicCache, PretrainedConfig, Tensor, VoxtralForConditionalGeneration, type PreTrainedModel } from '@huggingface/transformers';
 import { VibeVoiceError } from '../errors';
+import { PREFILL_CHUNK_TOKENS, prefillChunks, sliceRows } from '../generation/prefill';
 import { toFloat16Array } from './float16';
 import type { Device, Dtype } from './variants';
 
@@ -39,6 +41,18 @@ export interface LoadModelOptions {
   session_options?: Record<string, unknown>;
 }
 
+/** What generate() passes to forward() for one step (batch 1). */
+interface StepInputs {
+  input_ids?: Tensor;
+  inputs_embeds?: Tensor;
+  attention_mask?: Tensor;
+  position_ids?: Tensor | null;
+  past_key_values?: DynamicCache | null;
+  num_logits_to_keep?: Tensor;
+  audio_values?: Tensor;
+  [name: string]: unknown;
+}
+
 /** A tensor element type ("float32", "int64", ...), as Tensor's constructor takes it. */
 type TensorType = Extract<ConstructorParameters<typeof Tensor>, [string, unknown, unknown]>[0];
 
@@ -48,6 +62,7 @@ const PAST_CONV = 'past_conv.';
 const PRESENT_CONV = 'present_conv.';
 
 type TypedArray = Float32Array | Uint16Array;
+type SliceableArray = TypedArray | BigInt64Array;
 
 function typedArrayFor(type: string, length: number): TypedArray {
   if (type === 'float32') return new Float32Array(length);
@@ -63,6 +78,8 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
   declare onAudioChunk: ((progress: AudioChunkProgress) => void) | null;
   /** Milliseconds the last encode_audio call took. */
   declare lastEncodeMs: number;
+  /** Most new rows per decoder call: a longer step (the prefill) is split (see forward). */
+  declare prefillChunkTokens: number;
 
   /** Loads the three graphs through Transformers.js and turns the result into this class. */
   static async load(location: string, options: LoadModelOptions): Promise<VibeVoiceAsrForConditionalGeneration> {
@@ -90,6 +107,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
     this.hop = hop;
     this.onAudioChunk = null;
     this.lastEncodeMs = 0;
+    this.prefillChunkTokens = PREFILL_CHUNK_TOKENS;
   }
 
   private get audioSession(): OrtSession {
@@ -154,10 +172,66 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
     return features;
   }
 
+  /**
+   * generate()'s forward pass. A step with more than prefillChunkTokens new rows (the prefill of a
+   * long prompt) runs the decoder on consecutive slices of the prompt embeddings instead, each call
+   * taking the previous call's present.* (left on the GPU) as its past and the attention mask up to
+   * its last row (Transformers.js derives the position ids from it, as for one call). It returns the
+   * last call's outputs, whose last logits row and present.* are what one call would have returned,
+   * so generate() carries on unchanged. Every other step goes to Transformers.js as it is.
+   */
+  override async forward(inputs: StepInputs): Promise<Record<string, Tensor>> {
+    const rows = (inputs.inputs_embeds ?? inputs.input_ids)?.dims[1] ?? 0;
+    if (rows <= this.prefillChunkTokens) return super.forward(inputs);
+    const past = inputs.past_key_values;
+    const pastLength = past ? past.get_seq_length() : 0;
+    const embeds = inputs.inputs_embeds ?? (await this.promptEmbeddings(inputs));
+    const mask = inputs.attention_mask ?? new Tensor('int64', new BigInt64Array(pastLength + rows).fill(1n), [1, pastLength + rows]);
+    let cache: DynamicCache | null = null; // present.* of the previous call, owned here
+    let outputs: Record<string, Tensor> = {};
+    try {
+      for (const chunk of prefillChunks(rows, this.prefillChunkTokens, pastLength)) {
+        outputs = await super.forward({
+          inputs_embeds: rowsOf(embeds, chunk.start, chunk.end),
+          attention_mask: new Tensor('int64', (mask.data as BigInt64Array).slice(0, chunk.totalLength), [1, chunk.totalLength]),
+          position_ids: inputs.position_ids ? rowsOf(inputs.position_ids, chunk.start, chunk.end) : null,
+          past_key_values: cache ?? past ?? null,
+          num_logits_to_keep: inputs.num_logits_to_keep,
+        });
+        if (chunk.end === rows) break;
+        const presents = Object.fromEntries(
+          Object.entries(outputs)
+            .filter(([name]) => name.startsWith('present.'))
+            .map(([name, tensor]) => [`past_key_values.${name.slice('present.'.length)}`, tensor]),
+        );
+        if (cache) cache.update(presents); // disposes the call before's GPU buffers
+        else cache = new DynamicCache(presents);
+      }
+    } finally {
+      await cache?.dispose(); // the last call's present.* are not in it: generate() takes those
+    }
+    return outputs;
+  }
+
+  /** The prompt's embeddings with the audio features in place of the audio tokens (what Transformers.js does for one call). */
+  private async promptEmbeddings(inputs: StepInputs): Promise<Tensor> {
+    const { input_ids, attention_mask, audio_values } = inputs;
+    const inputs_embeds = (await this.encode_text({ input_ids })) as Tensor;
+    if (!audio_values) return inputs_embeds;
+    const audio_features = await this.encode_audio({ audio_values });
+    return this._merge_input_ids_with_audio_features({ audio_features, inputs_embeds, input_ids, attention_mask }).inputs_embeds;
+  }
+
   /** Which device and dtype each session runs on, as Transformers.js recorded it. */
   sessionPlacement(): Record<string, { device?: string; dtype?: string }> {
     return Object.fromEntries(Object.entries(this.sessions).map(([name, s]) => [name, { ...(s as OrtSession).config }]));
   }
+}
+
+/** Rows [start, end) of a batch-1 tensor [1, rows, ...]. */
+function rowsOf(tensor: Tensor, start: number, end: number): Tensor {
+  const { data, dims } = sliceRows(tensor.data as SliceableArray, tensor.dims, start, end);
+  return new Tensor(tensor.type, data, dims);
 }
 
 /** Concatenates [1, t_i, hidden] tensors along the frame axis. */

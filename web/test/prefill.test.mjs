@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { lib } from './helpers.mjs';
+
+describe('prefillChunks (Python: range(0, rows, PREFILL_CHUNK_TOKENS))', () => {
+  it('defaults to 512 like the Python runtime', () => {
+    assert.equal(lib.PREFILL_CHUNK_TOKENS, 512);
+  });
+
+  it('covers the rows in order, at most chunkTokens a call, with the growing past', () => {
+    assert.deepEqual(lib.prefillChunks(20, 7), [
+      { start: 0, end: 7, pastLength: 0, totalLength: 7 },
+      { start: 7, end: 14, pastLength: 7, totalLength: 14 },
+      { start: 14, end: 20, pastLength: 14, totalLength: 20 },
+    ]);
+    assert.deepEqual(lib.prefillChunks(90, 512), [{ start: 0, end: 90, pastLength: 0, totalLength: 90 }]);
+    assert.deepEqual(lib.prefillChunks(5, 2, 10).map((c) => [c.start, c.end, c.pastLength, c.totalLength]), [
+      [0, 2, 10, 12],
+      [2, 4, 12, 14],
+      [4, 5, 14, 15],
+    ]);
+    assert.deepEqual(lib.prefillChunks(0, 4), []);
+    for (const [rows, n] of [[27_000, 512], [91, 16], [91, 7], [512, 512], [513, 512]]) {
+      const chunks = lib.prefillChunks(rows, n);
+      const starts = [];
+      for (let s = 0; s < rows; s += n) starts.push(s);
+      assert.deepEqual(chunks.map((c) => c.start), starts);
+      assert.equal(chunks.at(-1).end, rows);
+      chunks.forEach((c, i) => {
+        assert.ok(c.end - c.start >= 1 && c.end - c.start <= n);
+        if (i) assert.equal(c.start, chunks[i - 1].end);
+      });
+    }
+  });
+
+  it('rejects a chunk that is not a positive integer', () => {
+    for (const bad of [0, -1, 1.5, NaN, Infinity]) {
+      assert.throws(() => lib.prefillChunks(10, bad), (e) => e instanceof lib.VibeVoiceError && e.code === 'bad-input');
+    }
+  });
+});
+
+describe('sliceRows', () => {
+  it('copies rows [start, end) of [1, rows, ...]', () => {
+    const data = Float32Array.from({ length: 24 }, (_, i) => i); // [1, 6, 2, 2]
+    const { data: out, dims } = lib.sliceRows(data, [1, 6, 2, 2], 2, 5);
+    assert.deepEqual(dims, [1, 3, 2, 2]);
+    assert.deepEqual([...out], [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    out[0] = -1;
+    assert.equal(data[8], 8); // a copy, not a view
+    const mask = new BigInt64Array(5).fill(1n);
+    assert.deepEqual(lib.sliceRows(mask, [1, 5], 0, 3).dims, [1, 3]);
+    assert.throws(() => lib.sliceRows(data, [2, 3, 2, 2], 0, 1), /batch 1/);
+    assert.throws(() => lib.sliceRows(data, [1, 6, 2, 2], 4, 7), /outside/);
+  });
+});
+
+// A toy causal decoder with a KV cache: each call appends its rows (keyed by position) and returns the
+// last row's "logits", a causal attention-like mix of everything cached. Feeding the prompt through
+// the chunk plan must give the same logits and cache for every chunk size.
+function toyDecoderRun(embeds, rows, hidden, chunkTokens, pastLength = 0, past = []) {
+  let cache = past.slice();
+  let logits = null;
+  for (const chunk of lib.prefillChunks(rows, chunkTokens, pastLength)) {
+    const { data, dims } = lib.sliceRows(embeds, [1, rows, hidden], chunk.start, chunk.end);
+    assert.equal(cache.length, chunk.pastLength);
+    const present = cache.slice();
+    for (let r = 0; r < dims[1]; r++) {
+      const position = chunk.pastLength + r;
+      present.push({ position, value: Array.from(data.subarray(r * hidden, (r + 1) * hidden), (x) => x * Math.cos(position)) });
+    }
+    assert.equal(present.length, chunk.totalLength);
+    const query = present.at(-1).value;
+    const weights = present.map((kv) => Math.exp(kv.value.reduce((s, v, i) => s + v * query[i], 0) / hidden));
+    const total = weights.reduce((a, b) => a + b, 0);
+    logits = Array.from({ length: hidden }, (_, i) => present.reduce((s, kv, j) => s + (weights[j] / total) * kv.value[i], 0));
+    cache = present;
+  }
+  return { logits, cache };
+}
+
+describe('a chunked prefill over the plan', () => {
+  it('does not depend on the chunk size', () => {
+    const rows = 37;
+    const hidden = 4;
+    const embeds = Float32Array.from({ length: rows * hidden }, (_, i) => Math.sin(i * 0.37));
+    const whole = toyDecoderRun(embeds, rows, hidden, 512);
+    for (const n of [1, 2, 7, 16, 36, 37, 38]) {
+      const chunked = toyDecoderRun(embeds, rows, hidden, n);
+      assert.deepEqual(chunked.cache, whole.cache, `chunk ${n}`);
+      assert.deepEqual(chunked.logits, whole.logits, `chunk ${n}`);
+    }
+    // After a past: the same positions and result as one call after it.
+    const first = toyDecoderRun(embeds.subarray(0, 10 * hidden), 10, hidden, 512);
+    const rest = embeds.slice(10 * hidden);
+    const after = toyDecoderRun(rest, rows - 10, hidden, 3, 10, first.cache);
+    assert.deepEqual(after.cache, whole.cache);
+    assert.deepEqual(after.logits, whole.logits);
+  });
+});
+
+describe('prefillRowLimit', () => {
+  it('caps calls at 31 tokens on WebGPU adapters with subgroups narrower than 8 lanes (SwiftShader)', () => {
+    const swiftshader = { features: ['shader-f16', 'subgroups'], subgroupMinSize: 4 };
+    assert.equal(lib.prefillRowLimit('webgpu', swiftshader), 31);
+    assert.equal(lib.prefillRowLimit('wasm', swiftshader), Infinity);
+    assert.equal(lib.prefillRowLimit('webgpu', { features: ['subgroups'], subgroupMinSize: 8 }), Infinity);
+    assert.equal(lib.prefillRowLimit('webgpu', { features: ['subgroups'], subgroupMinSize: 32 }), Infinity);
+    assert.equal(lib.prefillRowLimit('webgpu', { features: [], subgroupMinSize: 4 }), Infinity);
+    assert.equal(lib.prefillRowLimit('webgpu', { features: ['subgroups'] }), Infinity);
+  });
+});
