@@ -18,7 +18,6 @@ MISSING_CHROMIUM = "Chromium not found: install it with `sudo apt-get install ch
 # Software WebGPU (SwiftShader) in headless mode needs only --enable-unsafe-webgpu; the rest keeps
 # Chromium from reaching for the network, which is closed here.
 CHROMIUM_ARGS = [
-    "--enable-unsafe-webgpu",
     "--no-sandbox",
     "--disable-background-networking",
     "--disable-component-update",
@@ -58,8 +57,8 @@ class PageErrors:
 
 
 @contextlib.contextmanager
-def chromium_browser(extra_args: list[str] | None = None) -> Iterator[object]:
-    """A headless Chromium; always closed, even when the test fails."""
+def chromium_browser(extra_args: list[str] | None = None, webgpu: bool = True) -> Iterator[object]:
+    """A headless Chromium (with WebGPU unless asked not to); always closed, even when the test fails."""
     from playwright.sync_api import sync_playwright
 
     executable = find_chromium()
@@ -68,7 +67,7 @@ def chromium_browser(extra_args: list[str] | None = None) -> Iterator[object]:
     env = {**os.environ, "HOME": str(home)}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=executable, headless=True, args=CHROMIUM_ARGS + (extra_args or []), env=env
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS + (["--enable-unsafe-webgpu"] if webgpu else []) + (extra_args or []), env=env
         )
         try:
             yield browser

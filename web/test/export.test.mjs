@@ -51,3 +51,13 @@ describe('JSON export', () => {
     assert.deepEqual(JSON.parse(json), transcript);
   });
 });
+
+describe('subtitles of an unparsed answer', () => {
+  it('is one cue with the raw text', () => {
+  const cues = lib.subtitleSegments({ segments: [], rawText: ' not json ' }, 2.5);
+  assert.deepEqual(cues, [{ start: 0, end: 2.5, speaker: null, text: 'not json' }]);
+  assert.equal(lib.toSrt(cues), '1\n00:00:00,000 --> 00:00:02,500\nnot json\n');
+  const parsed = [{ start: 1, end: 2, speaker: 0, text: 'hi' }];
+  assert.equal(lib.subtitleSegments({ segments: parsed, rawText: 'x' }, 9), parsed);
+});
+});

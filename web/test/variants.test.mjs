@@ -20,7 +20,8 @@ describe('dtype variants', () => {
     const all = ['q4f16', 'q4', 'fp16', 'fp32'];
     assert.equal(lib.chooseDtype('auto', all, 'webgpu', true), 'q4f16');
     assert.equal(lib.chooseDtype('auto', all, 'webgpu', false), 'q4');
-    assert.equal(lib.chooseDtype('auto', all, 'wasm', false), 'q4');
+    assert.equal(lib.chooseDtype('auto', all, 'wasm', false), 'fp32');
+    assert.throws(() => lib.chooseDtype('q4', all, 'wasm', false), { code: 'unsupported-dtype', message: /GatherBlockQuantized/ });
     assert.equal(lib.chooseDtype('auto', ['fp32'], 'webgpu', true), 'fp32');
     assert.equal(lib.chooseDtype('fp32', all, 'webgpu', true), 'fp32');
     assert.deepEqual(lib.runnableDtypes(all, 'webgpu', false), ['q4', 'fp32']);

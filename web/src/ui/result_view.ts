@@ -1,5 +1,5 @@
 // The transcript section: meta line, segment table, raw output, copy and JSON/SRT/VTT downloads.
-import { toJson, toSrt, toVtt, type TranscriptionResult } from '../vibevoice';
+import { subtitleSegments, toJson, toSrt, toVtt, type TranscriptionResult } from '../vibevoice';
 import { byId, formatDuration, show } from './dom';
 import { baseName, copyText, downloadText } from './downloads';
 import { renderSegments } from './segments';
@@ -34,8 +34,8 @@ export class ResultView {
   ) {
     byId('copy-button').addEventListener('click', () => void this.copy());
     byId('download-json').addEventListener('click', () => this.save('json', 'application/json', (r) => exportJson(r, this.sourceName)));
-    byId('download-srt').addEventListener('click', () => this.save('srt', 'application/x-subrip', (r) => toSrt(r.segments)));
-    byId('download-vtt').addEventListener('click', () => this.save('vtt', 'text/vtt', (r) => toVtt(r.segments)));
+    byId('download-srt').addEventListener('click', () => this.save('srt', 'application/x-subrip', (r) => toSrt(subtitleSegments(r, r.audio.durationS))));
+    byId('download-vtt').addEventListener('click', () => this.save('vtt', 'text/vtt', (r) => toVtt(subtitleSegments(r, r.audio.durationS))));
   }
 
   hide(): void {

@@ -39,9 +39,12 @@ export function availableDtypes(config: Json, manifest: Json | null): Dtype[] {
   return DTYPES.filter((d) => found.has(d));
 }
 
-/** The dtypes a device can run, best first, among those available. */
+/**
+ * The dtypes a device can run, best first, among those available. WASM runs fp32 only: the int4
+ * variants' embedding is a GatherBlockQuantized, which onnxruntime-web 1.31's WASM backend lacks.
+ */
 export function runnableDtypes(available: readonly Dtype[], device: Device, shaderF16: boolean): Dtype[] {
-  const order: Dtype[] = device === 'webgpu' ? (shaderF16 ? ['q4f16', 'q4', 'fp16', 'fp32'] : ['q4', 'fp32']) : ['q4', 'fp32'];
+  const order: Dtype[] = device === 'webgpu' ? (shaderF16 ? ['q4f16', 'q4', 'fp16', 'fp32'] : ['q4', 'fp32']) : ['fp32'];
   return order.filter((d) => available.includes(d));
 }
 
@@ -61,6 +64,12 @@ export function chooseDtype(requested: Dtype | 'auto', available: readonly Dtype
     throw new VibeVoiceError(
       'unsupported-dtype',
       `This model folder has no ${requested} variant; it holds ${available.join(', ') || 'none'}. Choose one of those.`,
+    );
+  }
+  if (device === 'wasm' && requested === 'q4') {
+    throw new VibeVoiceError(
+      'unsupported-dtype',
+      'q4 needs WebGPU: its embedding uses GatherBlockQuantized, which the WASM backend lacks; choose fp32.',
     );
   }
   if (needsShaderF16(requested) && !(device === 'webgpu' && shaderF16)) {

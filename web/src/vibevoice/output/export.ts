@@ -29,6 +29,15 @@ export function toCues(segments: Segment[]): Cue[] {
   return cues;
 }
 
+/**
+ * The segments subtitles show: the parsed ones, or, when the answer was not the model's segment
+ * list, one cue spanning the audio with the raw text (as the Python runtime does).
+ */
+export function subtitleSegments(result: { segments: Segment[]; rawText: string }, durationS: number): Segment[] {
+  if (result.segments.length > 0 || !result.rawText.trim()) return result.segments;
+  return [{ start: 0, end: Math.max(durationS, 0.001), speaker: null, text: result.rawText.trim() }];
+}
+
 /** "HH:MM:SS,mmm" (SRT) or "HH:MM:SS.mmm" (WebVTT). */
 export function formatTimestamp(seconds: number, separator: ',' | '.'): string {
   const totalMs = Math.max(0, Math.round(seconds * 1000));

@@ -1,4 +1,5 @@
-"""The browser runs ONNX graphs on WebGPU and its outputs equal onnxruntime's in Python."""
+"""The browser runs ONNX graphs on the backend under test (WebGPU or WASM) and its outputs equal
+onnxruntime's in Python."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import onnxruntime
 import pytest
 
-from harness import PageErrors, chromium_browser
+from harness import PageErrors
 from vibevoice_asr_web import diagnostics_graph, runfiles
 from vibevoice_asr_web.serve import Server
 
@@ -17,12 +18,6 @@ def served(tmp_path_factory):
     diagnostics_graph.write(model_dir / "diagnostics.onnx")
     with Server(runfiles.locate("web/bundle"), model_dir) as server:
         yield server, model_dir
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with chromium_browser() as b:
-        yield b
 
 
 @pytest.fixture
@@ -40,7 +35,9 @@ def diagnostics_page(browser, served):
         page.close()
 
 
-def test_chromium_offers_a_webgpu_adapter(diagnostics_page):
+def test_chromium_offers_a_webgpu_adapter(diagnostics_page, device):
+    if device != "webgpu":
+        pytest.skip("the WASM target runs Chromium without WebGPU")
     adapter = diagnostics_page.evaluate("() => window.vibevoiceDiagnostics.adapter()")
     print("WebGPU adapter:", adapter)
     assert adapter["available"], adapter.get("reason")
@@ -50,19 +47,20 @@ def test_chromium_offers_a_webgpu_adapter(diagnostics_page):
 
 
 @pytest.mark.parametrize("batch", [1, 3])
-def test_matmul_and_matmulnbits_on_webgpu_equal_onnxruntime(diagnostics_page, served, batch):
+def test_matmul_and_matmulnbits_equal_onnxruntime(diagnostics_page, served, batch, device):
     _, model_dir = served
     x = np.random.default_rng(batch).standard_normal((batch, 64)).astype(np.float32)
     expected = onnxruntime.InferenceSession(str(model_dir / "diagnostics.onnx")).run(None, {"x": x})[0]
     result = diagnostics_page.evaluate(
-        "([x, dims]) => window.vibevoiceDiagnostics.runGraph('models/diagnostics.onnx', "
-        "{x: {type: 'float32', dims, data: x}}, 'webgpu')",
-        [x.ravel().tolist(), list(x.shape)],
+        "([x, dims, device]) => window.vibevoiceDiagnostics.runGraph('models/diagnostics.onnx', "
+        "{x: {type: 'float32', dims, data: x}}, device)",
+        [x.ravel().tolist(), list(x.shape), device],
     )
-    assert result["device"] == "webgpu" and result["webgpuDeviceCreated"], result
+    assert result["device"] == device
+    assert result["webgpuDeviceCreated"] == (device == "webgpu"), result
     y = result["outputs"]["y"]
     got = np.asarray(y["data"], dtype=np.float32).reshape(y["dims"])
     assert got.shape == expected.shape
     max_abs_diff = float(np.max(np.abs(got - expected)))
-    print(f"batch {batch}: max abs diff WebGPU vs onnxruntime = {max_abs_diff:.3g}")
+    print(f"batch {batch}: max abs diff {device} vs onnxruntime = {max_abs_diff:.3g}")
     assert max_abs_diff <= 1e-5

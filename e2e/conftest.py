@@ -1,0 +1,90 @@
+"""Browser e2e fixtures: the artifact folders, their onnxruntime references, a server, Chromium.
+
+Artifacts come from VIBEVOICE_E2E_ARTIFACTS (comma-separated folders, e.g.
+`--test_env=VIBEVOICE_E2E_ARTIFACTS=/data/real/int4`), else the default //models:fp32 and
+//models:int4. References are computed here with the Python runtime, so any folder is proven the
+same way. `--device webgpu|wasm` picks the browser backend (the two Bazel targets).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from harness import MISSING_CHROMIUM, chromium_browser, find_chromium
+from vibevoice_asr_web import runfiles
+from vibevoice_asr_web.serve import Server
+
+# Clips in four containers (wav, mp3, opus, flac); the longer ones take minutes on software WebGPU.
+DEFAULT_AUDIO = ("hello.wav", "short.mp3", "thanks.opus", "numbers.flac")
+MAX_NEW_TOKENS = 32
+
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", default="webgpu", choices=["webgpu", "wasm"], help="browser backend under test")
+
+
+def pytest_sessionstart(session):
+    try:
+        find_chromium()
+    except FileNotFoundError as error:
+        pytest.exit(str(error) if str(error) else MISSING_CHROMIUM, returncode=1)
+
+
+@pytest.fixture(scope="session")
+def device(request) -> str:
+    return request.config.getoption("--device")
+
+
+@pytest.fixture(scope="session")
+def artifact_folders() -> dict[str, Path]:
+    chosen = [p.strip() for p in os.environ.get("VIBEVOICE_E2E_ARTIFACTS", "").split(",") if p.strip()]
+    if chosen:
+        folders = [Path(p) for p in chosen]
+        missing = [str(p) for p in folders if not (p / "config.json").is_file()]
+        if missing:
+            pytest.exit(f"VIBEVOICE_E2E_ARTIFACTS names folders without config.json: {', '.join(missing)}", returncode=1)
+    else:
+        folders = [runfiles.locate("models/fp32"), runfiles.locate("models/int4")]
+    return {f"a{index}": folder for index, folder in enumerate(folders)}
+
+
+@pytest.fixture(scope="session")
+def audio_files() -> list[Path]:
+    names = [n.strip() for n in os.environ.get("VIBEVOICE_E2E_AUDIO", ",".join(DEFAULT_AUDIO)).split(",") if n.strip()]
+    return [runfiles.locate("testdata/audio") / name for name in names]
+
+
+@pytest.fixture(scope="session")
+def references(artifact_folders, audio_files) -> dict[str, dict]:
+    """reference.json of every folder: per dtype present, per audio, ids, text and top-10 logits."""
+    from vibevoice_asr_web.runtime import reference
+
+    return {
+        label: reference.build(folder, [str(a) for a in audio_files], max_new_tokens=MAX_NEW_TOKENS)
+        for label, folder in artifact_folders.items()
+    }
+
+
+@pytest.fixture(scope="session")
+def server(artifact_folders, audio_files, tmp_path_factory):
+    """The bundle at /, each artifact folder at /models/<label>/ and the clips at /models/audio/."""
+    root = tmp_path_factory.mktemp("served")
+    for label, folder in artifact_folders.items():
+        (root / label).symlink_to(folder.resolve(), target_is_directory=True)
+    (root / "audio").mkdir()
+    for clip in audio_files:
+        shutil.copyfile(clip, root / "audio" / clip.name)
+    with Server(runfiles.locate("web/bundle"), root) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(device):
+    with chromium_browser(webgpu=device == "webgpu") as b:
+        yield b

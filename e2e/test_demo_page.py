@@ -1,0 +1,59 @@
+"""The demo page used as a person would: choose a file, transcribe, read the result, download SRT."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from harness import PageErrors
+from vibevoice_asr_web import runfiles
+
+CLIP = "hello.wav"
+
+
+def _outputs_dir(tmp_path) -> Path:
+    """Bazel keeps files here as test outputs (test.outputs/outputs.zip)."""
+    return Path(os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR", tmp_path))
+
+
+def test_upload_transcribe_and_download_srt(browser, server, device, references, tmp_path):
+    label = "a0"
+    dtype = next(iter(references[label]["variants"]))  # the first folder's first variant (fp32 by default)
+    variant = references[label]["variants"][dtype]
+    want = next(r for r in variant["results"] if r["audio"] == CLIP)
+    errors = PageErrors()
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    errors.watch(page)
+    try:
+        page.goto(f"{server.url}index.html?model=models/{label}/&dtype={dtype}&device={device}&maxNewTokens={variant['max_new_tokens']}")
+        page.wait_for_function("() => window.vibevoice !== undefined", timeout=60_000)
+        page.set_input_files("#file-input", str(runfiles.locate("testdata/audio") / CLIP))
+        page.wait_for_function("() => document.getElementById('audio-info').textContent.includes('hello')")
+        page.click("#transcribe-button")
+        page.wait_for_function(
+            "() => ['done', 'error'].includes(document.getElementById('status').dataset.state)", timeout=600_000
+        )
+        page.screenshot(path=str(_outputs_dir(tmp_path) / f"demo_page_{device}.png"), full_page=True)
+        assert page.get_attribute("#status", "data-state") == "done", page.inner_text("#error")
+        assert page.get_attribute("#device-status", "data-device") == device
+        # The result on the page is the reference's: the segment table when the answer parsed, else the raw text.
+        if want["parsed"]:
+            rows = page.locator("[data-testid=segment-row]")
+            assert rows.count() > 0
+            assert want["text"].split()[0] in page.inner_text("#segments-table")
+        else:
+            assert page.inner_text("#raw-text").strip() == want["raw_text"].strip()
+        with page.expect_download() as download_info:
+            page.click("#download-srt")
+        download = download_info.value
+        srt_path = _outputs_dir(tmp_path) / f"{Path(CLIP).stem}_{device}.srt"
+        download.save_as(srt_path)
+        srt = srt_path.read_text(encoding="utf-8")
+        assert download.suggested_filename.endswith(".srt")
+        assert re.match(r"1\r?\n\d\d:\d\d:\d\d,\d\d\d --> \d\d:\d\d:\d\d,\d\d\d\r?\n", srt), srt[:200]
+        cue_text = " ".join(line for line in srt.splitlines()[2:] if line.strip())
+        assert want["text"].split()[0] in cue_text
+        errors.check()
+    finally:
+        page.close()
