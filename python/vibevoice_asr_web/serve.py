@@ -20,14 +20,19 @@ from vibevoice_asr_web.errors import UserError
 
 MODELS_PREFIX = "/models/"
 
-SECURITY_HEADERS = {
-    # 'self' and in-page blob:/data: only; wasm needs 'wasm-unsafe-eval'. No remote origin anywhere.
-    "Content-Security-Policy": "; ".join(
+# Where Transformers.js downloads a Hub repo's files (the API, then the LFS/Xet storage it redirects to).
+HUB_ORIGINS = "https://huggingface.co https://*.huggingface.co https://*.hf.co"
+
+
+def content_security_policy(allow_hub: bool = False) -> str:
+    """'self' and in-page blob:/data: only (wasm needs 'wasm-unsafe-eval'); the Hub only when asked."""
+    connect = "connect-src 'self' blob: data:" + (f" {HUB_ORIGINS}" if allow_hub else "")
+    return "; ".join(
         [
             "default-src 'self'",
             "script-src 'self' 'wasm-unsafe-eval' blob:",
             "worker-src 'self' blob:",
-            "connect-src 'self' blob: data:",
+            connect,
             "img-src 'self' blob: data:",
             "media-src 'self' blob: data: mediastream:",
             "style-src 'self' 'unsafe-inline'",
@@ -35,7 +40,10 @@ SECURITY_HEADERS = {
             "base-uri 'self'",
             "form-action 'none'",
         ]
-    ),
+    )
+
+
+SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Embedder-Policy": "require-corp",
     "Cross-Origin-Resource-Policy": "same-origin",
@@ -71,6 +79,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     bundle_root: Path
     model_root: Path | None
     quiet: bool = False
+    allow_hub: bool = False
 
     def _target(self) -> Path | None:
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
@@ -105,6 +114,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
                 self.copyfile(f, self.wfile)
 
     def end_headers(self) -> None:
+        self.send_header("Content-Security-Policy", content_security_policy(self.allow_hub))
         for name, value in SECURITY_HEADERS.items():
             self.send_header(name, value)
         super().end_headers()
@@ -123,7 +133,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 class Server:
     """The server on a background thread; use as a context manager in tests."""
 
-    def __init__(self, bundle_dir: str | os.PathLike, model_dir: str | os.PathLike | None = None, port: int = 0, quiet=True):
+    def __init__(self, bundle_dir: str | os.PathLike, model_dir: str | os.PathLike | None = None, port: int = 0, quiet=True, allow_hub=False):
         bundle_root = Path(bundle_dir).resolve()
         if not (bundle_root / "index.html").is_file() and not any(bundle_root.glob("*.html")):
             raise UserError(f"{bundle_dir} holds no web bundle (no .html files): build it with ./bazelw build //web:bundle")
@@ -132,7 +142,7 @@ class Server:
             model_root = Path(model_dir).resolve()
             if not model_root.is_dir():
                 raise UserError(f"model folder {model_dir} does not exist: build one with ./bazelw build //models:int4")
-        handler = type("BoundHandler", (Handler,), {"bundle_root": bundle_root, "model_root": model_root, "quiet": quiet})
+        handler = type("BoundHandler", (Handler,), {"bundle_root": bundle_root, "model_root": model_root, "quiet": quiet, "allow_hub": allow_hub})
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/"
@@ -154,10 +164,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bundle-dir", "--bundle_dir", required=True, help="the built web bundle (//web:bundle)")
     parser.add_argument("--model-dir", "--model_dir", help="an artifact folder to serve under /models/")
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000, 0 = any free port)")
+    parser.add_argument("--allow-hub", action="store_true", help="let the page download Hub repo ids (adds the Hub to the CSP)")
 
 
 def run(args: argparse.Namespace) -> int:
-    server = Server(args.bundle_dir, args.model_dir, args.port, quiet=False)
+    server = Server(args.bundle_dir, args.model_dir, args.port, quiet=False, allow_hub=args.allow_hub)
     print(f"Serving {args.bundle_dir} at {server.url}" + (f" and {args.model_dir} at {server.url}models/" if args.model_dir else ""))
     print("Only this machine can connect (127.0.0.1). Press Ctrl+C to stop.", flush=True)
     try:
