@@ -41,3 +41,11 @@ def test_module_entry_point_runs_in_a_fresh_interpreter():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"vibevoice-asr-web {__version__}"
+
+
+@pytest.mark.parametrize("command", sorted(cli.COMMANDS))
+def test_every_command_imports_and_explains_itself(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert f"usage: vibevoice-asr-web {command}" in capsys.readouterr().out
