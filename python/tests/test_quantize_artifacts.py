@@ -173,3 +173,14 @@ def test_export_dtype_makes_fp32_in_a_temporary_folder_then_quantizes(fp32_artif
     assert sorted(p.name for p in (out / "onnx").glob("*.onnx")) == sorted(contract.onnx_file_name(g, "q4") for g in contract.GRAPH_NAMES)
     assert [p.name for p in tmp_path.iterdir()] == ["exported"]  # the temporary fp32 folder is gone
     assert manifest.read(out)["dtypes"] == ["q4"]
+
+
+def test_a_tensor_over_one_gpu_buffer_fails_the_variant_clearly(fp32_artifacts, tmp_path, monkeypatch):
+    """The real model's fp16 embedding (1.02 GiB) cannot be a browser tensor: nothing is written."""
+    from vibevoice_asr_web.quantize import graph
+
+    monkeypatch.setattr(graph, "ONE_GIB", 100_000)  # the tiny model's lm_head is 80 KB in fp16, its encoder weights larger
+    out = tmp_path / "fp16"
+    with pytest.raises(UserError, match="more than one GPU buffer.*q4 or q4f16"):
+        quantize_folder(fp32_artifacts, out, "fp16", validate=False, progress=Progress(quiet=True))
+    assert not out.exists()

@@ -162,10 +162,13 @@ def convert_graph(in_path: str | os.PathLike, out_path: str | os.PathLike, dtype
         model.ir_version = MAX_IR_VERSION
     out_path.write_bytes(model.SerializeToString())
     check_written(out_path, chunks)
-    warnings = [
-        f"{t.name} is {_nbytes(t) / 2**30:.2f} GiB: more than one GPU buffer on many WebGPU adapters (1 GiB)"
-        for t in model.graph.initializer if _nbytes(t) > ONE_GIB
-    ]
+    oversized = [f"{t.name} ({_nbytes(t) / 2**30:.2f} GiB)" for t in model.graph.initializer if _nbytes(t) > ONE_GIB]
+    if oversized:  # every variant written here is a browser variant: a tensor must fit one GPU buffer
+        raise UserError(
+            f"the {dtype} {in_path.stem} would hold {', '.join(oversized)}, more than one GPU buffer on many WebGPU "
+            "adapters (1 GiB): browsers cannot load it. For a model this size use q4 or q4f16 (int4 weights)."
+        )
+    warnings = []
     if clamped:
         warnings.append(f"{clamped} float values beyond the fp16 range (e.g. a -3.4e38 mask fill) were clamped to +-65504")
     return GraphResult(
