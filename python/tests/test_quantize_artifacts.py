@@ -156,7 +156,8 @@ def test_dtype_names():
         parse_dtypes("q4,q8")
 
 
-def test_export_dtype_makes_fp32_in_a_temporary_folder_then_quantizes(fp32_artifacts, tmp_path, monkeypatch):
+def test_export_dtype_makes_fp32_in_a_temporary_folder_then_quantizes(fp32_artifacts, tiny_checkpoint, tmp_path, monkeypatch):
+    """With validation and a model that fits in memory, the variants come from a validated fp32 folder."""
     from vibevoice_asr_web.export import command
 
     real = command.export_artifacts
@@ -169,10 +170,12 @@ def test_export_dtype_makes_fp32_in_a_temporary_folder_then_quantizes(fp32_artif
 
     monkeypatch.setattr(command, "export_artifacts", fp32_export)
     out = tmp_path / "exported"
-    assert cli.main(["export", "--checkpoint", "unused", "--output-dir", str(out), "--dtype", "int4", "--no-validate", "--quiet"]) == 0
+    assert cli.main(["export", "--checkpoint", str(tiny_checkpoint), "--output-dir", str(out), "--dtype", "int4", "--quiet"]) == 0
     assert sorted(p.name for p in (out / "onnx").glob("*.onnx")) == sorted(contract.onnx_file_name(g, "q4") for g in contract.GRAPH_NAMES)
     assert [p.name for p in tmp_path.iterdir()] == ["exported"]  # the temporary fp32 folder is gone
     assert manifest.read(out)["dtypes"] == ["q4"]
+    assert manifest.read(out)["parity"]["q4"]["passed"]  # compared with the fp32 it came from
+    assert manifest.read(out)["source"]["kind"] == "local"
 
 
 def test_a_tensor_over_one_gpu_buffer_fails_the_variant_clearly(fp32_artifacts, tmp_path, monkeypatch):

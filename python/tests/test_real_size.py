@@ -102,3 +102,24 @@ def test_truncated_safetensors_is_reported(synthetic_checkpoint, tmp_path):
     shard.write_bytes(shard.read_bytes()[:-10])
     with pytest.raises(UserError, match="truncated"):
         SafetensorsCheckpoint(copy)
+
+
+def test_int4_straight_from_the_bf16_checkpoint_equals_going_through_fp32(synthetic_checkpoint, tmp_path):
+    """export --dtype q4,q4f16 without room for fp32 reads the bf16 weights in place: same bytes."""
+    import filecmp
+
+    from vibevoice_asr_web.export.command import export_artifacts
+    from vibevoice_asr_web.quantize.folder import quantize_folder
+
+    quiet = Progress(quiet=True)
+    fp32 = export_artifacts(str(synthetic_checkpoint), tmp_path / "fp32", validate=False, progress=quiet)
+    through_fp32 = quantize_folder(fp32, tmp_path / "via_fp32", "q4,q4f16", validate=False, progress=quiet)
+    direct = export_artifacts(str(synthetic_checkpoint), tmp_path / "direct", "q4,q4f16", validate=False, progress=quiet)
+    assert not (tmp_path / "direct" / "onnx" / "decoder_model_merged.onnx").exists()  # no fp32 graph in the output
+    data = sorted(p.name for p in (through_fp32 / "onnx").glob("*.onnx_data*"))
+    assert data and data == sorted(p.name for p in (direct / "onnx").glob("*.onnx_data*"))
+    for name in data:
+        assert filecmp.cmp(through_fp32 / "onnx" / name, direct / "onnx" / name, shallow=False), name
+    info = json.loads((direct / "manifest.json").read_text())
+    assert info["source"]["kind"] == "local" and info["dtypes"] == ["q4", "q4f16"]
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # the temporary view is gone

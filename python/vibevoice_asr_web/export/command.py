@@ -38,23 +38,19 @@ def meta_model(checkpoint: Path):
         return VibeVoiceAsrForConditionalGeneration(config).eval()
 
 
-def export_fp32_graphs(checkpoint: Path, config: dict, onnx_dir: Path, progress: Progress) -> dict[str, dict]:
-    """Traces each graph on the meta device, then streams its weights from the safetensors files."""
+def traced_graphs(checkpoint: Path, config: dict, progress: Progress):
+    """Each graph traced on the meta device, its weights pointed at the safetensors files by name."""
     import torch
 
     from vibevoice_asr_web.checkpoint_weights import SafetensorsCheckpoint
     from vibevoice_asr_web.export import graphs, onnx_export
-    from vibevoice_asr_web.export.artifact import graph_summary
     from vibevoice_asr_web.export.weights import attach_checkpoint_weights
 
     dims = contract.ModelDims.from_config(config)
     weights = SafetensorsCheckpoint(checkpoint)
     model = meta_model(checkpoint)
-    onnx_dir.mkdir(parents=True, exist_ok=True)
     specs = contract.graph_specs(dims)
-    summaries = {}
     for graph in contract.GRAPH_NAMES:
-        started = time.perf_counter()
         progress.note(f"exporting {graph}")
         with torch.device("meta"):
             wrapper, example = graphs.wrapper_and_inputs(graph, model, dims)
@@ -62,6 +58,17 @@ def export_fp32_graphs(checkpoint: Path, config: dict, onnx_dir: Path, progress:
         attach_checkpoint_weights(exported, weights, config)
         if graph == contract.DECODER:
             onnx_export.fuse_group_query_attention(exported, specs[graph])
+        yield graph, exported
+
+
+def export_fp32_graphs(checkpoint: Path, config: dict, onnx_dir: Path, progress: Progress) -> dict[str, dict]:
+    """Writes each graph with its weights streamed from the safetensors files into the data chunks."""
+    from vibevoice_asr_web.export.artifact import graph_summary
+
+    onnx_dir.mkdir(parents=True, exist_ok=True)
+    summaries = {}
+    for graph, exported in traced_graphs(checkpoint, config, progress):
+        started = time.perf_counter()
         report = onnx_io.save_chunked(
             exported, onnx_dir / contract.onnx_file_name(graph, "fp32"),
             progress=progress.bytes_callback(f"writing {graph}"), allow_oversize=True,
@@ -72,6 +79,41 @@ def export_fp32_graphs(checkpoint: Path, config: dict, onnx_dir: Path, progress:
             f"{len(report.data_files)} chunk(s), {time.perf_counter() - started:.1f} s"
         )
     return summaries
+
+
+def write_checkpoint_views(checkpoint: Path, config: dict, folder: Path, progress: Progress) -> None:
+    """An fp32 artifact folder whose graphs read their weights in place from the checkpoint.
+
+    Each parameter is an external tensor pointing into a safetensors shard (linked beside the
+    graphs) and says how it is stored there (bf16, [out, in]); the quantizer converts on the way.
+    Nothing is written for the weights: this is how q4/q4f16 come straight from a bf16 checkpoint.
+    Only the quantizer reads these graphs.
+    """
+    import onnx_ir as ir
+
+    from vibevoice_asr_web.export.artifact import write_metadata
+    from vibevoice_asr_web.export.weights import CheckpointTensor
+
+    onnx_dir = folder / "onnx"
+    onnx_dir.mkdir(parents=True)
+    shards: set[Path] = set()
+    for graph, exported in traced_graphs(checkpoint, config, progress):
+        for value in exported.graph.initializers.values():
+            tensor = value.const_value
+            if not isinstance(tensor, CheckpointTensor):
+                continue
+            entry = tensor.checkpoint.entry(tensor.source)
+            shards.add(entry.path)
+            metadata = {"checkpoint_dtype": entry.dtype, "checkpoint_layout": "transposed" if tensor.transposed else "as-is"}
+            value.const_value = ir.ExternalTensor(
+                entry.path.name, entry.offset, entry.nbytes, ir.DataType.FLOAT, shape=tensor.shape, name=value.name,
+                metadata_props=metadata, base_dir=onnx_dir,
+            )
+        ir.save(exported, onnx_dir / contract.onnx_file_name(graph, "fp32"))
+    write_metadata(checkpoint, folder, {}, ["fp32"])
+    manifest.write(folder, source={"kind": "checkpoint-view"}, dtypes=["fp32"], graphs={}, parity={})
+    for shard in shards:  # after the manifest: the shards are read in place, never copied or hashed
+        (onnx_dir / shard.name).symlink_to(shard.resolve())
 
 
 def fits_in_memory(checkpoint: Path) -> bool:
@@ -135,9 +177,22 @@ def export_variants(checkpoint, output_dir, dtypes: str, revision, overwrite, va
     if output.is_dir() and any(output.iterdir()) and not overwrite:
         raise UserError(f"{output} already exists and is not empty: remove it or pass --overwrite")
     output.parent.mkdir(parents=True, exist_ok=True)
+    source = checkpoint_source.resolve(checkpoint, revision)
     with tempfile.TemporaryDirectory(prefix=f".{output.name}.fp32-", dir=output.parent) as scratch:
-        fp32_dir = export_artifacts(checkpoint, Path(scratch) / "fp32", "fp32", revision, False, validate, audio, progress)
-        return quantize_folder(fp32_dir, output, variants, overwrite=overwrite, validate=validate, audio=audio, progress=progress)
+        if validate and fits_in_memory(source.path):
+            # Small enough to hold: through a real fp32 folder, compared with PyTorch and then with each variant.
+            fp32_dir = export_artifacts(str(source.path), Path(scratch) / "fp32", "fp32", None, False, validate, audio, progress)
+        else:
+            # Straight from the checkpoint: the variants read its (bf16) weights in place; no fp32 model is written.
+            fp32_dir = Path(scratch) / "view"
+            write_checkpoint_views(source.path, json.loads((source.path / "config.json").read_text()), fp32_dir, progress)
+            validate = False
+            progress.note("the variants come straight from the checkpoint's weights; compare them with `validate --reference-dir` if an fp32 folder exists")
+        result = quantize_folder(fp32_dir, output, variants, overwrite=overwrite, validate=validate, audio=audio, progress=progress)
+    info = manifest.read(result)
+    info.pop("quantized_from", None)  # the temporary fp32 folder is gone; the source checkpoint is what counts
+    manifest.write(result, **{k: v for k, v in info.items() if k not in ("format", "tool", "files")} | {"source": source.describe()})
+    return result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -29,6 +29,16 @@ from onnx import TensorProto, helper, numpy_helper
 from vibevoice_asr_web.errors import UserError
 
 MAX_IR_VERSION = 10  # onnxruntime-node 1.30 (Transformers.js in Node) rejects newer
+CHECKPOINT_ITEMSIZE = {"BF16": 2, "F16": 2, "F32": 4}
+
+
+def checkpoint_to_float32(raw: np.ndarray, checkpoint_dtype: str) -> np.ndarray:
+    """float32 values of a checkpoint's raw elements (bf16 is the top half of a float32)."""
+    if checkpoint_dtype == "BF16":
+        return (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    if checkpoint_dtype == "F16":
+        return raw.view(np.float16).astype(np.float32)
+    return raw.view(np.float32)
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,11 @@ class TensorSource:
     length: int = 0
     inline: bytes | None = None
     metadata: tuple[tuple[str, str], ...] = ()
+    # Set when the bytes are a checkpoint's tensor read in place (export straight to int4): its
+    # element type there ("BF16", "F16", "F32") and whether the graph wants it transposed ([in, out]
+    # for a Linear's [out, in]). The reader converts to float32 and transposes on the way.
+    checkpoint_dtype: str = ""
+    checkpoint_transposed: bool = False
 
     @property
     def dtype(self) -> np.dtype:
@@ -55,6 +70,18 @@ class TensorSource:
     @property
     def nbytes(self) -> int:
         return self.size * self.dtype.itemsize
+
+    @property
+    def stored_dims(self) -> tuple[int, ...]:
+        return tuple(reversed(self.dims)) if self.checkpoint_transposed else self.dims
+
+    @property
+    def stored_itemsize(self) -> int:
+        return CHECKPOINT_ITEMSIZE[self.checkpoint_dtype] if self.checkpoint_dtype else self.dtype.itemsize
+
+    @property
+    def stored_nbytes(self) -> int:
+        return self.size * self.stored_itemsize
 
     @property
     def is_float(self) -> bool:
@@ -84,8 +111,14 @@ def _source(tensor: TensorProto, base_dir: Path, graph_path: Path) -> TensorSour
             f"{graph_path}: initializer {tensor.name} points at {location!r}, outside the graph's folder; "
             "expected a data chunk beside the graph (X.onnx_data, X.onnx_data_1, ...)"
         )
-    source = TensorSource(tensor.name, tensor.data_type, dims, file=file, offset=int(fields.get("offset", 0)), metadata=metadata)
-    return dataclasses.replace(source, length=int(fields["length"]) if "length" in fields else source.nbytes)
+    props = dict(metadata)
+    source = TensorSource(
+        tensor.name, tensor.data_type, dims, file=file, offset=int(fields.get("offset", 0)), metadata=metadata,
+        checkpoint_dtype=props.get("checkpoint_dtype", ""), checkpoint_transposed=props.get("checkpoint_layout") == "transposed",
+    )
+    if source.checkpoint_dtype and (source.checkpoint_dtype not in CHECKPOINT_ITEMSIZE or tensor.data_type != TensorProto.FLOAT):
+        raise UserError(f"{graph_path}: initializer {tensor.name} reads a {source.checkpoint_dtype} checkpoint tensor as {tensor.data_type}; expected a float tensor from BF16, F16 or F32")
+    return dataclasses.replace(source, length=int(fields["length"]) if "length" in fields else source.stored_nbytes)
 
 
 def check_source(source: TensorSource, graph_path: Path, file_sizes: dict[Path, int]) -> None:
@@ -94,9 +127,9 @@ def check_source(source: TensorSource, graph_path: Path, file_sizes: dict[Path, 
         if len(source.inline or b"") != source.nbytes:
             raise UserError(f"{graph_path}: initializer {source.name} holds {len(source.inline or b'')} bytes, expected {source.nbytes}")
         return
-    if source.length != source.nbytes:
+    if source.length != source.stored_nbytes:
         raise UserError(
-            f"{graph_path}: initializer {source.name} {list(source.dims)} {source.dtype} needs {source.nbytes:,} bytes but its "
+            f"{graph_path}: initializer {source.name} {list(source.dims)} {source.dtype} needs {source.stored_nbytes:,} bytes but its "
             f"external data entry says {source.length:,}; the graph file is inconsistent: export it again"
         )
     if source.file not in file_sizes:
@@ -175,8 +208,32 @@ class SlabReader:
         if self.on_read:
             self.on_read(len(view))
 
+    def _stored_rows(self, source: TensorSource, row0: int, row1: int, buffer: np.ndarray | None) -> np.ndarray:
+        """Rows [row0, row1) of a checkpoint tensor as it is stored, converted to float32."""
+        per_row = math.prod(source.stored_dims[1:])
+        raw = _view(buffer, np.dtype(f"u{source.stored_itemsize}"), ((row1 - row0) * per_row,))
+        self._pread_into(source, memoryview(raw).cast("B"), row0 * per_row * source.stored_itemsize)
+        return checkpoint_to_float32(raw, source.checkpoint_dtype).reshape((row1 - row0, *source.stored_dims[1:]))
+
+    def _stored_columns(self, source: TensorSource, col0: int, col1: int) -> np.ndarray:
+        """Columns [col0, col1) of every stored row of a 2-D checkpoint tensor, as float32."""
+        rows, cols = source.stored_dims
+        item = source.stored_itemsize
+        raw = np.empty((rows, col1 - col0), np.dtype(f"u{item}"))
+        for row in range(rows):
+            self._pread_into(source, memoryview(raw[row]).cast("B"), (row * cols + col0) * item)
+        return checkpoint_to_float32(raw, source.checkpoint_dtype).reshape(rows, col1 - col0)
+
     def read_flat(self, source: TensorSource, start: int, stop: int, buffer: np.ndarray | None = None) -> np.ndarray:
         """Elements [start, stop) of the flattened tensor, as a 1-D array."""
+        if source.checkpoint_dtype:
+            if source.checkpoint_transposed:  # whole rows of the transposed view, then the span
+                cols = source.dims[1]
+                rows = self.read_rows(source, start // cols, -(-stop // cols))
+                return np.ascontiguousarray(rows.reshape(-1)[start - (start // cols) * cols :][: stop - start])
+            raw = _view(buffer, np.dtype(f"u{source.stored_itemsize}"), (stop - start,))
+            self._pread_into(source, memoryview(raw).cast("B"), start * source.stored_itemsize)
+            return checkpoint_to_float32(raw, source.checkpoint_dtype)
         count = stop - start
         out = _view(buffer, source.dtype, (count,))
         self._pread_into(source, memoryview(out).cast("B"), start * source.dtype.itemsize)
@@ -184,6 +241,10 @@ class SlabReader:
 
     def read_rows(self, source: TensorSource, row0: int, row1: int, buffer: np.ndarray | None = None) -> np.ndarray:
         """Rows [row0, row1) of a 2-D tensor: one contiguous read."""
+        if source.checkpoint_dtype:
+            if source.checkpoint_transposed:
+                return np.ascontiguousarray(self._stored_columns(source, row0, row1).T)
+            return self._stored_rows(source, row0, row1, buffer)
         rows, cols = source.dims
         out = _view(buffer, source.dtype, (row1 - row0, cols))
         self._pread_into(source, memoryview(out.reshape(-1)).cast("B"), row0 * cols * source.dtype.itemsize)
@@ -191,6 +252,10 @@ class SlabReader:
 
     def read_columns(self, source: TensorSource, col0: int, col1: int, buffer: np.ndarray | None = None) -> np.ndarray:
         """Columns [col0, col1) of every row of a 2-D tensor: one read per row (contiguous when all columns)."""
+        if source.checkpoint_dtype:
+            if source.checkpoint_transposed:  # columns of [in, out] are stored rows of [out, in]
+                return np.ascontiguousarray(self._stored_rows(source, col0, col1, buffer).T)
+            return self._stored_columns(source, col0, col1)
         rows, cols = source.dims
         if col0 == 0 and col1 == cols:
             return self.read_rows(source, 0, rows, buffer)
