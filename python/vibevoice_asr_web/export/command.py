@@ -76,7 +76,7 @@ def export_fp32_graphs(checkpoint: Path, config: dict, onnx_dir: Path, progress:
         summaries[graph] = graph_summary(exported, report)
         progress.note(
             f"{graph}: {summaries[graph]['nodes']} nodes, {report.tensor_bytes / 1e6:.1f} MB of weights in "
-            f"{len(report.data_files)} chunk(s), {time.perf_counter() - started:.1f} s"
+            f"{len(report.data_files)} chunk(s), written in {time.perf_counter() - started:.1f} s"
         )
     return summaries
 

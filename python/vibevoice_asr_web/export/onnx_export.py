@@ -76,13 +76,14 @@ def strip_export_metadata(model: ir.Model) -> None:
 
 
 @contextlib.contextmanager
-def weights_hidden(model: ir.Model) -> Iterator[None]:
-    """Hides every initializer's value, so passes see the graph only (and cannot fold weights)."""
-    saved = {name: value.const_value for name, value in model.graph.initializers.items()}
-    for value in model.graph.initializers.values():
-        value.const_value = None
+def weights_hidden(model: ir.Model, hide=lambda tensor: True) -> Iterator[dict]:
+    """Hides the initializers `hide` picks (all by default), so passes see the graph only and cannot
+    read, fold, pack or rename those weights; yields what was hidden, by name."""
+    saved = {name: v.const_value for name, v in model.graph.initializers.items() if hide(v.const_value)}
+    for name in saved:
+        model.graph.initializers[name].const_value = None
     try:
-        yield
+        yield saved
     finally:
         for name, value in model.graph.initializers.items():
             if name in saved:
@@ -173,16 +174,8 @@ def fuse_group_query_attention(model: ir.Model, spec: GraphSpec) -> None:
     """
     from transformers.exporters.onnxruntime_fusions import fuse_for_onnxruntime
 
-    parameters = {name: v.const_value for name, v in model.graph.initializers.items() if hasattr(v.const_value, "write_into")}
-    for name in parameters:
-        model.graph.initializers[name].const_value = None
-    try:
-        with quiet_passes():
-            fuse_for_onnxruntime(model, "webgpu")
-    finally:
-        for name, tensor in parameters.items():
-            if name in model.graph.initializers:
-                model.graph.initializers[name].const_value = tensor
+    with weights_hidden(model, hide=lambda tensor: hasattr(tensor, "write_into")) as parameters, quiet_passes():
+        fuse_for_onnxruntime(model, "webgpu")
     missing = [name for name in parameters if name not in model.graph.initializers]
     if missing:
         raise RuntimeError(f"attention fusion dropped weights {missing[:3]}")
