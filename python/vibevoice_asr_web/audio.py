@@ -34,9 +34,10 @@ import numpy as np
 import scipy.signal
 import soundfile as sf
 
+from vibevoice_asr_web import contract
 from vibevoice_asr_web.errors import UserError
 
-SAMPLE_RATE = 24000
+SAMPLE_RATE = contract.SAMPLE_RATE
 """The rate the acoustic and semantic tokenizers' encoders run at."""
 
 HOP_LENGTH = 3200

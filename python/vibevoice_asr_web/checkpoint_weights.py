@@ -21,6 +21,13 @@ from vibevoice_asr_web.inventory import to_checkpoint_key
 NUMPY_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16, "F64": np.float64, "I64": np.int64}
 
 
+def to_float32(raw: np.ndarray, dtype: str) -> np.ndarray:
+    """float32 values of raw safetensors elements of `dtype` (bf16 is the top half of a float32)."""
+    if dtype == "BF16":
+        return (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    return raw.view(NUMPY_DTYPES[dtype]).astype(np.float32, copy=False)
+
+
 @dataclass(frozen=True)
 class Entry:
     path: Path
@@ -92,12 +99,7 @@ class SafetensorsCheckpoint:
             os.close(fd)
         if len(data) != (stop - start) * row:
             raise UserError(f"{e.path} ended early while reading {name}: download the checkpoint again")
-        raw = np.frombuffer(data, dtype=NUMPY_DTYPES[e.dtype])
-        if e.dtype == "BF16":
-            values = (raw.astype(np.uint32) << 16).view(np.float32)
-        else:
-            values = raw.astype(np.float32)
-        return values.reshape((stop - start, *e.shape[1:]))
+        return to_float32(np.frombuffer(data, dtype=NUMPY_DTYPES[e.dtype]), e.dtype).reshape((stop - start, *e.shape[1:]))
 
     def read(self, name: str) -> np.ndarray:
         return self.read_rows(name, 0, self.entry(name).shape[0])

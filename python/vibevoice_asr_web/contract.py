@@ -24,6 +24,8 @@ DECODER = "decoder_model_merged"
 GRAPH_NAMES = (AUDIO_ENCODER, EMBED_TOKENS, DECODER)
 
 SAMPLE_RATE = 24_000
+MAX_IR_VERSION = 10  # onnxruntime-node 1.30 (Transformers.js in Node) rejects newer IR versions
+GPU_BUFFER_BYTES = 1 << 30  # one WebGPU buffer (maxBufferSize) on SwiftShader and many real adapters
 TOWERS = ("acoustic", "semantic")
 
 # Element type of a tensor: "activation" follows the variant (float32, or float16 for fp16/q4f16).

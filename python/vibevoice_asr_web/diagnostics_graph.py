@@ -12,9 +12,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from vibevoice_asr_web.contract import MAX_IR_VERSION
+
 INPUT_NAME = "x"
 OUTPUT_NAME = "y"
-IR_VERSION = 10  # onnxruntime-node 1.30 rejects newer IR versions
 
 
 def build(in_features: int = 64, hidden: int = 96, out_features: int = 48, seed: int = 0) -> onnx.ModelProto:
@@ -43,7 +44,7 @@ def build(in_features: int = 64, hidden: int = 96, out_features: int = 48, seed:
         raise RuntimeError(f"expected MatMul and MatMulNBits in the diagnostics graph, got {ops}")
     if not any(opset.domain == "com.microsoft" for opset in quantized.opset_import):
         quantized.opset_import.append(helper.make_opsetid("com.microsoft", 1))
-    quantized.ir_version = IR_VERSION
+    quantized.ir_version = MAX_IR_VERSION
     onnx.checker.check_model(quantized)
     return quantized
 

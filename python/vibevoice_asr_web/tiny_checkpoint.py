@@ -36,13 +36,13 @@ from typing import Any
 
 from . import tokenizer_builder as tb
 from .atomic import atomic_directory
+from .contract import SAMPLE_RATE
 from .inventory import from_checkpoint_key, to_checkpoint_key  # noqa: F401 (re-exported for tests)
 from .errors import UserError
 
 FORMAT_VERSION = 1
-HOP_LENGTH = 3200
-SAMPLING_RATE = 24000
-DOWNSAMPLING_RATIOS = (2, 2, 4, 5, 5, 8)  # the real strides; their product is the 3200-sample hop
+DOWNSAMPLING_RATIOS = (2, 2, 4, 5, 5, 8)  # the real strides
+HOP_LENGTH = math.prod(DOWNSAMPLING_RATIOS)  # 3200 samples per audio token
 
 WEIGHTS_NAME = "model.safetensors"
 CHECKPOINT_FILES = (
@@ -229,7 +229,7 @@ def build_tiny_state_dict(config, seed: int, tokenizer_size: int) -> dict[str, A
 def _feature_extractor_config() -> dict[str, Any]:
     from transformers import VibeVoiceAcousticTokenizerFeatureExtractor
 
-    fe = VibeVoiceAcousticTokenizerFeatureExtractor(sampling_rate=SAMPLING_RATE, pad_to_multiple_of=HOP_LENGTH)
+    fe = VibeVoiceAcousticTokenizerFeatureExtractor(sampling_rate=SAMPLE_RATE, pad_to_multiple_of=HOP_LENGTH)
     cfg = fe.to_dict()
     cfg.pop("transformers_version", None)
     cfg["processor_class"] = "VibeVoiceAsrProcessor"

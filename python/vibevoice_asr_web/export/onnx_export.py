@@ -16,12 +16,11 @@ from collections.abc import Iterator
 import onnx_ir as ir
 import torch
 
-from vibevoice_asr_web.contract import GraphSpec
+from vibevoice_asr_web.contract import MAX_IR_VERSION, GraphSpec
 
 OPSET = 18
 # The exporter notes at every export that torchvision (which we do not use) is missing.
 logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
-IR_VERSION = 10  # onnxruntime-node 1.30 (Transformers.js in Node) rejects newer IR versions
 
 
 def dynamic_shapes_for(wrapper: torch.nn.Module, spec: GraphSpec, static_batch: bool = False) -> tuple:
@@ -60,7 +59,7 @@ def export(wrapper: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], s
     optimize_without_weights(model)
     apply_contract(model, spec)
     strip_export_metadata(model)
-    model.ir_version = IR_VERSION
+    model.ir_version = MAX_IR_VERSION
     return model
 
 

@@ -4,7 +4,6 @@ PyTorch on the same inputs, print a table per graph, and require identical greed
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 

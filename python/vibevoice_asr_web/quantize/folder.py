@@ -4,7 +4,6 @@ renamed into place only when complete and checked."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -106,10 +105,6 @@ class StatusLine:
         )
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def quantize_folder(
     input_dir: str | os.PathLike,
     output_dir: str | os.PathLike,
@@ -186,7 +181,7 @@ def quantize_folder(
                 "int4_kernel": "onnxruntime quantize_matmul_4bits", "slab_bytes": options.slab_bytes,
             },
             parity=parity,
-            quantized_from={"path": reference, "manifest_sha256": _sha256(source / manifest.MANIFEST)},
+            quantized_from={"path": reference, "manifest_sha256": manifest.sha256_file(source / manifest.MANIFEST)},
         )
         check_output(partial, dtypes)
     progress.note(f"wrote {output_dir}")

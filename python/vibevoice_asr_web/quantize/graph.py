@@ -16,12 +16,12 @@ from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.onnx_io import INLINE_LIMIT_BYTES, MAX_CHUNK_BYTES
 from vibevoice_asr_web.quantize import fp16, nbits
 from vibevoice_asr_web.quantize.initializers import Initializers
-from vibevoice_asr_web.quantize.reader import MAX_IR_VERSION, BufferRing, SlabReader, load_graph
+from vibevoice_asr_web.quantize.reader import BufferRing, SlabReader, load_graph
 from vibevoice_asr_web.quantize.transforms import Context, OutputSpec
 from vibevoice_asr_web.quantize.writer import DataChunks
 
 DEFAULT_SLAB_BYTES = 64 << 20
-ONE_GIB = 1 << 30  # one GPU buffer on many WebGPU adapters
+ONE_GIB = contract.GPU_BUFFER_BYTES
 
 
 @dataclass(frozen=True)
@@ -158,8 +158,8 @@ def convert_graph(in_path: str | os.PathLike, out_path: str | os.PathLike, dtype
     matmul_weights = nbits.constant_weight_matmuls(model, inits)
     fp16_report, nbits_report = rewrite(model, inits, dtype, options)
     chunks, clamped = write_weights(model, inits, out_path, options, meter)
-    if model.ir_version > MAX_IR_VERSION:
-        model.ir_version = MAX_IR_VERSION
+    if model.ir_version > contract.MAX_IR_VERSION:
+        model.ir_version = contract.MAX_IR_VERSION
     out_path.write_bytes(model.SerializeToString())
     check_written(out_path, chunks)
     oversized = [f"{t.name} ({_nbytes(t) / 2**30:.2f} GiB)" for t in model.graph.initializer if _nbytes(t) > ONE_GIB]

@@ -26,19 +26,11 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from vibevoice_asr_web.checkpoint_weights import to_float32 as checkpoint_to_float32
+from vibevoice_asr_web.contract import MAX_IR_VERSION
 from vibevoice_asr_web.errors import UserError
 
-MAX_IR_VERSION = 10  # onnxruntime-node 1.30 (Transformers.js in Node) rejects newer
 CHECKPOINT_ITEMSIZE = {"BF16": 2, "F16": 2, "F32": 4}
-
-
-def checkpoint_to_float32(raw: np.ndarray, checkpoint_dtype: str) -> np.ndarray:
-    """float32 values of a checkpoint's raw elements (bf16 is the top half of a float32)."""
-    if checkpoint_dtype == "BF16":
-        return (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
-    if checkpoint_dtype == "F16":
-        return raw.view(np.float16).astype(np.float32)
-    return raw.view(np.float32)
 
 
 @dataclass(frozen=True)

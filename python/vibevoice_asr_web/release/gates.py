@@ -23,9 +23,9 @@ from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.release.stage import README, variant_of
 
 PASS, FAIL, SKIP = "pass", "FAIL", "skip"
-MAX_BUFFER_BYTES = 1 << 30  # 1 GiB: maxBufferSize of SwiftShader and many real adapters
+MAX_BUFFER_BYTES = contract.GPU_BUFFER_BYTES
 MAX_CHUNK_BYTES = 2_000_000_000  # onnx_io.MAX_CHUNK_BYTES: what one browser ArrayBuffer should hold
-MAX_IR_VERSION = 10
+MAX_IR_VERSION = contract.MAX_IR_VERSION
 BROWSER_VARIANTS = ("fp16", "q4", "q4f16")
 SHARED = "shared"
 ALL = "all"

@@ -20,6 +20,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from vibevoice_asr_web import manifest
 from vibevoice_asr_web.atomic import write_text_atomic
 from vibevoice_asr_web.errors import UserError
 
@@ -34,7 +35,7 @@ def key_of(*parts) -> str:
 
 
 def file_sha256(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return manifest.sha256_file(path) if path.is_file() else None
 
 
 class State:
