@@ -86,7 +86,7 @@ def test_browser_equals_onnxruntime(case, loaded, references, device, record_pro
     got = page.evaluate(
         "async ([url, maxNewTokens]) => { const r = await window.__asr.transcribe(new URL(url, location.href), {maxNewTokens});"
         " return {promptIds: r.promptIds, generatedIds: r.generatedIds, text: r.text, rawText: r.rawText,"
-        " stopReason: r.stopReason, top: r.firstStepTopLogits}; }",
+        " segments: r.segments, stopReason: r.stopReason, top: r.firstStepTopLogits}; }",
         [f"models/audio/{clip}", variant["max_new_tokens"]],
     )
     errors.check()
@@ -95,6 +95,7 @@ def test_browser_equals_onnxruntime(case, loaded, references, device, record_pro
     assert got["stopReason"] == want["stop_reason"]
     assert got["rawText"] == want["raw_text"]
     assert got["text"] == want["text"]
+    assert got["segments"] == want["segments"]
     reference_top = want["first_step_top_logits"]
     assert got["top"]["ids"] == reference_top["ids"]
     diff = max(abs(a - b) for a, b in zip(got["top"]["values"], reference_top["values"]))

@@ -13,15 +13,14 @@ from onnx import helper
 from vibevoice_asr_web import cli, contract, manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
+from vibevoice_asr_web.quantize.compare import Thresholds
 from vibevoice_asr_web.quantize.folder import parse_dtypes, quantize_folder
 from vibevoice_asr_web.quantize.graph import check_graph
 from vibevoice_asr_web.runtime.sessions import OnnxAsrModel
 
 MIN_FP16_COSINE = 0.999  # DESIGN: fp16 vs fp32 on every graph
-# q4/q4f16 top-1 agreement with fp32 measured on the tiny checkpoint: 0.77 (its random weights give
-# near-ties: median top-1/top-2 logit gap 0.43 against an int4 logit error of ~0.3). A broken
-# packing or layout gives ~0.
-MIN_TOP1_TINY = 0.7
+MIN_TOP1 = 0.95  # q4/q4f16 teacher-forced top-1 agreement with fp32 on the tiny checkpoint (its decoder is fitted
+# to the test clips, so its logits are decisive; with random weights int4 kept only ~0.77 of the near-ties)
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +102,7 @@ def test_variants_are_smaller_and_parity_is_on_record(fp32_artifacts, int4_dir, 
         assert parity["fp16"]["graphs"][graph]["min_cosine"] >= MIN_FP16_COSINE
     assert parity["fp16"]["greedy_tokens_equal"] and parity["fp16"]["top1_agreement"] == 1.0
     for dtype in ("q4", "q4f16"):
-        assert parity[dtype]["passed"] and parity[dtype]["top1_agreement"] >= MIN_TOP1_TINY
+        assert parity[dtype]["passed"] and parity[dtype]["top1_agreement"] >= MIN_TOP1
         assert parity[dtype]["top1_positions"] > 20
         nbits = graphs[dtype][contract.DECODER]["nbits"]
         assert nbits["matmuls_quantized"] == graphs[dtype][contract.DECODER]["matmul_weights"] == 15  # 7 per layer + lm_head
@@ -140,10 +139,11 @@ def test_validate_fails_when_int4_bytes_are_packed_wrong(int4_dir, tmp_path, hel
     assert code == 1 and "q4: top-1 agreement" in out and "FAIL" in out
 
 
-def test_a_variant_below_its_gate_writes_nothing(fp32_artifacts, tmp_path, hello):
+def test_a_variant_below_its_gate_writes_nothing(fp32_artifacts, tmp_path, noise_wav):
+    """On noise the tiny model is unsure and int4 flips some of its greedy steps: a 0.99 gate refuses."""
     with pytest.raises(UserError, match=r"the q4 variant is further from fp32 than allowed \(top-1 agreement 0\.\d+ < 0\.99\)"):
-        quantize_folder(fp32_artifacts, tmp_path / "q4", "q4", audio=[hello], progress=Progress(quiet=True),
-                        thresholds=__import__("vibevoice_asr_web.quantize.compare", fromlist=["Thresholds"]).Thresholds(min_top1=0.99))
+        quantize_folder(fp32_artifacts, tmp_path / "q4", "q4", audio=[str(noise_wav)], progress=Progress(quiet=True),
+                        thresholds=Thresholds(min_top1=0.99))
     assert not (tmp_path / "q4").exists()
 
 

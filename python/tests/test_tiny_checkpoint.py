@@ -435,3 +435,43 @@ def test_summary(tiny_dir):
     assert summary["num_tensors"] == len(written)
     assert all(count > 0 for count in summary["params"].values()), summary
     assert summary["params"]["lm_head"] == summary["params"]["embed_tokens"]  # same shape, untied
+
+
+# -- the embedded checkpoint: fitted to the test clips -------------------------------------------
+
+
+def test_fitting_reproduces_the_embedded_checkpoint_byte_for_byte(tiny_checkpoint, tiny_dir, test_audio_dir, tmp_path):
+    fitted = make_tiny(tmp_path / "fitted", seed=0, fit_audio=test_audio_dir)
+    assert _read_all(fitted) == _read_all(tiny_checkpoint)  # built in another process (Bazel's action)
+    info = json.loads((fitted / "tiny_checkpoint.json").read_text())
+    assert info["fitted"] == {"clips": [*sorted(json.loads((test_audio_dir / "transcripts.json").read_text())), "hum"], "steps": 200}
+    # only the decoder and lm_head learn: the audio encoders and the projector keep their random weights
+    random_weights, fitted_weights = load_file(str(tiny_dir / "model.safetensors")), load_file(str(fitted / "model.safetensors"))
+    changed = {key for key in random_weights if not torch.equal(random_weights[key], fitted_weights[key])}
+    assert changed and all(key.startswith("language_model.") for key in changed)
+    assert any(key.startswith("language_model.lm_head.") for key in changed)
+
+
+def test_the_embedded_checkpoint_transcribes_every_test_clip_in_pytorch(tiny_checkpoint, test_audio_dir):
+    from vibevoice_asr_web import audio
+    from vibevoice_asr_web.tiny_fit import transcript_answer
+
+    model = VibeVoiceAsrForConditionalGeneration.from_pretrained(tiny_checkpoint).eval()
+    processor = VibeVoiceAsrProcessor.from_pretrained(tiny_checkpoint)
+    for name, text in json.loads((test_audio_dir / "transcripts.json").read_text()).items():
+        samples = audio.load_audio_24k(test_audio_dir / name)
+        inputs = processor.apply_transcription_request(audio=samples)
+        with torch.no_grad():
+            out = model.generate(**inputs, sample=False, do_sample=False, max_new_tokens=160)
+        answer = processor.decode(out[0, inputs["input_ids"].shape[1] :], skip_special_tokens=False)
+        assert answer == transcript_answer(text, len(samples) / SR).removesuffix("\n<|endoftext|>") + "\n<|endoftext|>", name
+        assert processor.decode(out[0, inputs["input_ids"].shape[1] :], return_format="transcription_only") == text
+
+
+def test_fit_audio_must_name_clips_with_transcripts(tmp_path):
+    with pytest.raises(UserError, match="transcripts.json not found: --fit-audio expects a folder of clips"):
+        make_tiny(tmp_path / "out", fit_audio=tmp_path)
+    (tmp_path / "transcripts.json").write_text("[]")
+    with pytest.raises(UserError, match="expected a non-empty JSON object of file name -> text"):
+        make_tiny(tmp_path / "out", fit_audio=tmp_path / "transcripts.json")
+    assert not (tmp_path / "out").exists()

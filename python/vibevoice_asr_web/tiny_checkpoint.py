@@ -39,6 +39,7 @@ from .atomic import atomic_directory
 from .contract import SAMPLE_RATE
 from .inventory import from_checkpoint_key, to_checkpoint_key  # noqa: F401 (re-exported for tests)
 from .errors import UserError
+from .progress import Progress
 
 FORMAT_VERSION = 1
 DOWNSAMPLING_RATIOS = (2, 2, 4, 5, 5, 8)  # the real strides
@@ -271,9 +272,26 @@ def processor_files(tok, max_new_tokens: int, model_max_length: int) -> dict[str
     }
 
 
-def _write_checkpoint(dst: Path, seed: int, variant: str) -> None:
+def _fitted_state(config, state: dict[str, Any], folder: Path, clips, report) -> dict[str, Any]:
+    """`state` after tiny_fit has taught the decoder to answer `clips`."""
+    import torch
+    from transformers import VibeVoiceAsrForConditionalGeneration, VibeVoiceAsrProcessor
+
+    from . import tiny_fit
+
+    model = VibeVoiceAsrForConditionalGeneration(config)
+    model.load_state_dict(state, strict=True)
+    model.eval()  # no dropout in this model; eval keeps it that way if one is added
+    tiny_fit.fit(model, VibeVoiceAsrProcessor.from_pretrained(folder), clips, report=report)
+    with torch.no_grad():
+        return {name: t.detach().clone().contiguous() for name, t in model.state_dict().items()}
+
+
+def _write_checkpoint(dst: Path, seed: int, variant: str, fit_audio, report) -> None:
     import torch
     from safetensors.torch import save_file
+
+    from . import tiny_fit
 
     spec = _variant(variant)
     tok = build_tiny_tokenizer(variant)
@@ -285,18 +303,14 @@ def _write_checkpoint(dst: Path, seed: int, variant: str) -> None:
     config.dtype = torch.float32
     config_dict = config.to_diff_dict()  # what save_pretrained writes
     config_dict.pop("transformers_version", None)
-    tensors = {to_checkpoint_key(name): t.contiguous() for name, t in state.items()}
-    tensors = {key: tensors[key] for key in sorted(tensors)}
-    for key, t in tensors.items():
-        if t.dtype != torch.float32 or not torch.isfinite(t).all():
-            raise AssertionError(f"bad tensor {key}")
-
-    save_file(tensors, str(dst / WEIGHTS_NAME), metadata={"format": "pt"})
+    clips = None if fit_audio is None else [*tiny_fit.clips_from_folder(fit_audio), tiny_fit.hum_clip()]
+    fitted = None if clips is None else {"clips": [clip.name for clip in clips], "steps": tiny_fit.STEPS}
     texts = {
         "config.json": _json_text(config_dict),
         **processor_files(tok, spec["max_new_tokens"], spec["text"]["max_position_embeddings"]),
         "tiny_checkpoint.json": _json_text(
             {
+                "fitted": fitted,
                 "format_version": FORMAT_VERSION,
                 "generator": "vibevoice_asr_web.tiny_checkpoint.make_tiny",
                 "seed": seed,
@@ -310,9 +324,28 @@ def _write_checkpoint(dst: Path, seed: int, variant: str) -> None:
         with open(dst / name, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
 
+    if clips is not None:  # the processor reads the files written above
+        state = _fitted_state(config, state, dst, clips, report)
+    tensors = {to_checkpoint_key(name): t.contiguous() for name, t in state.items()}
+    tensors = {key: tensors[key] for key in sorted(tensors)}
+    for key, t in tensors.items():
+        if t.dtype != torch.float32 or not torch.isfinite(t).all():
+            raise AssertionError(f"bad tensor {key}")
+    save_file(tensors, str(dst / WEIGHTS_NAME), metadata={"format": "pt"})
 
-def make_tiny(output_dir: str | os.PathLike, seed: int = 0, variant: str = "default", overwrite: bool = False) -> Path:
+
+def make_tiny(
+    output_dir: str | os.PathLike,
+    seed: int = 0,
+    variant: str = "default",
+    overwrite: bool = False,
+    fit_audio: str | os.PathLike | None = None,
+    report=lambda message: None,
+) -> Path:
     """Write a tiny VibeVoice-ASR checkpoint (HF format) to ``output_dir`` and return its path.
+
+    With ``fit_audio`` (a folder of clips with a transcripts.json, like testdata/audio) the decoder is then taught
+    to transcribe those clips (see ``tiny_fit``); without it every weight stays random.
 
     The files are built in a temporary sibling directory and renamed into place. A non-empty ``output_dir`` is
     an error unless ``overwrite=True`` (then it is replaced as a whole).
@@ -324,7 +357,7 @@ def make_tiny(output_dir: str | os.PathLike, seed: int = 0, variant: str = "defa
 
     with atomic_directory(output_dir, overwrite=overwrite) as partial:
         with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
-            _write_checkpoint(partial, seed, variant)
+            _write_checkpoint(partial, seed, variant, fit_audio, report)
         os.chmod(partial, 0o755)
     return Path(output_dir).absolute()
 
@@ -365,10 +398,16 @@ def add_arguments(parser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="weights seed (default 0, the embedded checkpoint)")
     parser.add_argument("--variant", choices=sorted(TINY_VARIANTS), default="default", help="named tiny configuration")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
+    parser.add_argument(
+        "--fit-audio", help="folder of clips with a transcripts.json (like testdata/audio), or that file: teach the "
+        "decoder to transcribe them, as the embedded checkpoint is (default: random weights only)",
+    )  # fmt: skip
 
 
 def run(args) -> int:
-    out = make_tiny(args.output_dir, seed=args.seed, variant=args.variant, overwrite=args.overwrite)
+    out = make_tiny(args.output_dir, seed=args.seed, variant=args.variant, overwrite=args.overwrite, fit_audio=args.fit_audio,
+                    report=Progress().note)
     summary = tiny_checkpoint_summary(out)
-    print(f"wrote tiny VibeVoice-ASR checkpoint ({args.variant}, seed {args.seed}, {summary['total']:,} parameters) to {out}")
+    fitted = ", fitted to the clips" if args.fit_audio else ""
+    print(f"wrote tiny VibeVoice-ASR checkpoint ({args.variant}, seed {args.seed}{fitted}, {summary['total']:,} parameters) to {out}")
     return 0

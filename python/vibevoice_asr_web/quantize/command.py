@@ -35,10 +35,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     parser.add_argument("--no-validate", dest="validate", action="store_false", help="skip the comparison with fp32")
     parser.add_argument("--audio", action="append", help="audio file for the greedy-decode comparison (repeatable)")
-    parser.add_argument("--min-fp16-cosine", type=float, default=0.999, help="fp16 gate: cosine vs fp32 on every graph (default 0.999)")
+    from vibevoice_asr_web.quantize.compare import Thresholds
+
+    gates = Thresholds()
     parser.add_argument(
-        "--min-top1", type=float, default=0.5,
-        help="q4/q4f16 gate: teacher-forced top-1 agreement with fp32 (default 0.5: a broken packing or layout gives ~1/vocab)",
+        "--min-fp16-cosine", type=float, default=gates.min_fp16_cosine,
+        help=f"fp16 gate: cosine vs fp32 on every graph (default {gates.min_fp16_cosine})",
+    )
+    parser.add_argument(
+        "--min-top1", type=float, default=gates.min_top1,
+        help=f"q4/q4f16 gate: teacher-forced top-1 agreement with fp32's greedy tokens (default {gates.min_top1})",
     )
     parser.add_argument("--quiet", action="store_true", help="print errors only")
 

@@ -27,7 +27,7 @@ steps (each skipped on a rerun when its inputs and outputs are unchanged; state 
            chunks    every .onnx_data chunk <= 2 GB (fp32 exempt), all announced in config.json
            parity    fp32 vs PyTorch: cosine >= 0.99999 and identical greedy tokens (when it fits in
                      memory); fp16 vs fp32: cosine >= 0.999; q4 / q4f16 vs fp32: top-1 agreement >= 0.95
-                     (--min-top1 changes it: the tiny random checkpoint's int4 variants stay below 0.95)
+                     (--min-top1 changes it)
            browser   bazel test //e2e:webgpu on the release folder (variants this machine cannot
                      run, e.g. fp16 / q4f16 without shader-f16, are skipped with the reason)
            any FAIL: nothing is uploaded, and the table says which gate and variant failed
@@ -39,6 +39,8 @@ steps (each skipped on a rerun when its inputs and outputs are unchanged; state 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from vibevoice_asr_web.release import gates
+
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = EPILOG
     parser.add_argument("--repo-id", required=True, help="the Hub model repo to publish to (OWNER/NAME); created if missing")
@@ -57,8 +59,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--audio", action="append", help="audio for the parity gate's greedy decoding (repeatable; default: testdata/audio)")
     parser.add_argument("--no-browser", action="store_true", help="skip the browser gate (the model card then says so)")
     parser.add_argument(
-        "--min-top1", type=float, default=0.95,
-        help="q4 / q4f16 parity gate: teacher-forced top-1 agreement with fp32 (default 0.95; the model card states the value used)",
+        "--min-top1", type=float, default=gates.Thresholds.min_top1,
+        help="q4 / q4f16 parity gate: teacher-forced top-1 agreement with fp32 (default %(default)s; the model card states the value used)",
     )
     parser.add_argument(
         "--base-model", help="Hub id (OWNER/NAME[@REVISION]) of the source, for the model card, when --checkpoint is a local copy",

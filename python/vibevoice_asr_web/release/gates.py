@@ -20,6 +20,7 @@ from pathlib import Path
 
 from vibevoice_asr_web import contract, manifest
 from vibevoice_asr_web.progress import Progress
+from vibevoice_asr_web.quantize import compare
 from vibevoice_asr_web.release.stage import README, variant_of
 
 PASS, FAIL, SKIP = "pass", "FAIL", "skip"
@@ -34,8 +35,8 @@ ALL = "all"
 @dataclass(frozen=True)
 class Thresholds:
     fp32_min_cosine: float = 0.99999  # vs PyTorch, every graph and case; greedy tokens must also be equal
-    fp16_min_cosine: float = 0.999  # vs fp32, every graph and case
-    min_top1: float = 0.95  # q4 / q4f16: teacher-forced top-1 agreement with fp32's greedy tokens
+    fp16_min_cosine: float = compare.Thresholds.min_fp16_cosine  # vs fp32, every graph and case (as `quantize`)
+    min_top1: float = compare.Thresholds.min_top1  # q4 / q4f16: teacher-forced top-1 agreement with fp32 (as `quantize`)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -67,6 +67,7 @@ def build(onnx_dir: Path, audio_files: list[str], hotwords: str | None = None, m
                 "text": r.transcript.text,
                 "raw_text": r.answer,
                 "parsed": r.transcript.parsed,
+                "segments": r.transcript.segments_as_dicts(),
                 "stop_reason": r.generation.stop_reason,
                 "first_step_top_logits": top_logits(r.generation.first_logits),
             })  # fmt: skip
