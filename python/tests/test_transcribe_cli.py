@@ -91,7 +91,7 @@ def test_text_srt_vtt_and_several_files(capsys, fp32_artifacts, test_audio_dir, 
     rc, out, _ = transcribe(capsys, files[0], "--onnx-dir", fp32_artifacts, "--format", "text")
     assert out == hello["text"].strip() + "\n"
     rc, out, _ = transcribe(capsys, files[0], "--onnx-dir", fp32_artifacts, "--format", "srt")
-    assert out.startswith("1\n00:00:00,000 --> 00:00:01,260\nHello world.\n")
+    assert out.startswith("1\n00:00:00,000 --> 00:00:01,260\nSpeaker 0: Hello world.\n")
     target = tmp_path / "sub" / "hello.vtt"
     rc, out, _ = transcribe(capsys, files[0], "--onnx-dir", fp32_artifacts, "--format", "vtt", "--output", target)
     assert rc == 0 and out == "" and target.read_text().startswith("WEBVTT\n\n00:00:00.000 --> 00:00:01.260\n")
