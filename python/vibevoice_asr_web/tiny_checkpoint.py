@@ -14,8 +14,9 @@ without network access. It keeps every module type of the real model at tiny wid
 
 Weights are drawn per tensor from a generator seeded by (seed, tensor name) at scales where every block matters
 (layer-scale gammas in [0.5, 1], norm weights 1 +- noise, weights N(0, 1/fan_in)), instead of the 1e-6
-layer-scale init, which would make every ConvNeXt block an identity. All files are byte-identical for the same
-seed and variant.
+layer-scale init, which would make every ConvNeXt block an identity. With ``fit_audio`` the decoder is then fitted
+to transcribe those clips (``tiny_fit``): the embedded checkpoint is made that way from testdata/audio. All files
+are byte-identical for the same seed, variant and clips.
 
 Deterministic generation: ``model.generate(**inputs, sample=False)`` (``sample`` is a forward argument of
 ``VibeVoiceAsrForConditionalGeneration``; the default ``True`` adds vae_std-scaled Gaussian noise to the acoustic
