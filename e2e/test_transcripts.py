@@ -12,9 +12,8 @@ from conftest import DEFAULT_AUDIO, MAX_NEW_TOKENS
 from harness import PageErrors
 from vibevoice_asr_web import contract
 
-# Top-10 first-step logits, browser vs onnxruntime CPU, same dtype: max abs diff relative to the largest
-# reference logit (float error grows with the logits' size; measured about 5e-5 for fp32 and q4).
-LOGIT_TOLERANCE = {"fp32": 2e-4, "q4": 1e-3, "fp16": 1e-2, "q4f16": 1e-2}
+# Top-10 first-step logits, browser vs onnxruntime CPU, same dtype: max abs diff (DESIGN §5: 1e-3 for fp32).
+LOGIT_TOLERANCE = {"fp32": 1e-3, "q4": 5e-3, "fp16": 5e-2, "q4f16": 5e-2}
 DTYPES = list(contract.DTYPE_SUFFIX)
 
 
@@ -100,9 +99,7 @@ def test_browser_equals_onnxruntime(case, loaded, references, device, record_pro
     reference_top = want["first_step_top_logits"]
     assert got["top"]["ids"] == reference_top["ids"]
     diff = max(abs(a - b) for a, b in zip(got["top"]["values"], reference_top["values"]))
-    scale = max(1.0, max(abs(v) for v in reference_top["values"]))
     record_property("top10_max_abs_diff", diff)
-    print(f"{label} {dtype} {clip}: {len(got['generatedIds'])} tokens equal, top-10 logits max abs diff {diff:.2e} "
-          f"({diff / scale:.1e} of the largest)")  # fmt: skip
-    assert diff <= LOGIT_TOLERANCE[dtype] * scale
+    print(f"{label} {dtype} {clip}: {len(got['generatedIds'])} tokens equal, top-10 logits max abs diff {diff:.2e}")
+    assert diff <= LOGIT_TOLERANCE[dtype]
     assert MAX_NEW_TOKENS >= len(got["generatedIds"]) > 0

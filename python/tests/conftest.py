@@ -44,14 +44,16 @@ def test_audio_dir():
     return runfiles.locate("testdata/audio")
 
 
-@pytest.fixture(scope="session")
-def noise_wav(tmp_path_factory):
-    """Two seconds of white noise: audio the fitted tiny model never heard, so its answer is unsure and int4
-    changes some of its greedy steps (on the clips it learned, q4 agrees with fp32 on every token)."""
-    import numpy as np
-    import soundfile as sf
+@pytest.fixture
+def nibbles_swapped(monkeypatch):
+    """The quantizer packs int4 with the two nibbles of every byte swapped (a wrong packing order): what the
+    top-1 gates exist to catch."""
+    from vibevoice_asr_web.quantize import int4
 
-    path = tmp_path_factory.mktemp("noise") / "noise.wav"
-    samples = 0.1 * np.random.default_rng(0).standard_normal(48000)
-    sf.write(str(path), samples.astype(np.float32), 24000)
-    return path
+    pack = int4.quantize_tile
+
+    def swapped(tile, block_size):
+        packed, scales = pack(tile, block_size)
+        return (packed >> 4) | (packed << 4), scales
+
+    monkeypatch.setattr(int4, "quantize_tile", swapped)

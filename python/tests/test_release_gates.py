@@ -325,26 +325,24 @@ def test_state_steps_rerun_when_their_output_changed_and_one_release_at_a_time(t
 
 # -- the quantizer's own variants -----------------------------------------------------------------
 
-def test_q4_from_the_quantizer_is_gated_on_top1_agreement(fp32_copy, tiny_checkpoint, test_audio_dir, noise_wav, tmp_path, capsys):
-    """The work folder builds q4 with `quantize`; a gate it cannot meet refuses, a rerun with another
-    gate reuses the build and the stage and runs parity again. Noise (which the tiny model never heard) joins the
-    parity audio so that int4 flips some greedy steps."""
+def test_q4_from_the_quantizer_is_gated_on_top1_agreement(fp32_copy, tiny_checkpoint, test_audio_dir, nibbles_swapped, tmp_path, capsys):
+    """The work folder builds q4 with `quantize` (here one that packs int4 wrongly); the default gate refuses it,
+    and a rerun with another gate reuses the build and the stage and runs parity again."""
     args = [
         "--repo-id", "someone/vv", "--checkpoint", str(tiny_checkpoint), "--fp32-dir", str(fp32_copy), "--dtypes", "q4",
         "--work-dir", str(tmp_path / "work"), "--audio", str(Path(test_audio_dir) / "hello.wav"), "--no-browser", "--dry-run",
     ]
-    with_noise = [*args, "--audio", str(noise_wav)]
-    assert command.main([*with_noise, "--min-top1", "1.0"]) == 1
+    assert command.main(args) == 1
     out, err = capsys.readouterr()
     row = next(line for line in out.splitlines() if line.startswith("parity"))
-    assert "FAIL" in row and "(gate 1.0)" in row and "refusing to publish" in err
+    assert "FAIL" in row and "(gate 0.95)" in row and "refusing to publish" in err
     assert (tmp_path / "work" / "build" / "variants" / "onnx" / "decoder_model_merged_q4.onnx").is_file()
 
-    assert command.main([*with_noise, "--min-top1", "0.5"]) == 0
+    assert command.main([*args, "--min-top1", "0"]) == 0
     out, err = capsys.readouterr()
     assert "already quantized" in err and "already staged" in err
     info = manifest.read(tmp_path / "work" / "release")
-    assert info["dtypes"] == ["q4"] and info["release"]["thresholds"]["min_top1"] == 0.5
-    assert 0.5 <= info["parity"]["q4"]["top1_agreement"] < 1.0
+    assert info["dtypes"] == ["q4"] and info["release"]["thresholds"]["min_top1"] == 0.0
+    assert info["parity"]["q4"]["top1_agreement"] < 0.5
     assert info["graphs"]["q4"]["decoder_model_merged"]["nbits"]["matmuls_quantized"] > 0
-    assert "top-1 agreement ≥ 0.5" in (tmp_path / "work" / "release" / "README.md").read_text()
+    assert "top-1 agreement ≥ 0.0" in (tmp_path / "work" / "release" / "README.md").read_text()
