@@ -133,15 +133,20 @@ def test_validate_fails_when_int4_bytes_are_packed_wrong(int4_dir, tmp_path, hel
     packed = np.frombuffer(bytes(data[start:end]), np.uint8)
     data[start:end] = ((packed >> 4) | (packed << 4)).astype(np.uint8).tobytes()
     path.write_bytes(bytes(data))
-    code = cli.main(["validate", "--onnx-dir", str(broken), "--audio", hello])
+    assert cli.main(["validate", "--onnx-dir", str(broken), "--audio", hello]) == 1
+    assert f"{fields['location']} fails its sha256 check" in capsys.readouterr().err  # refused before it is run
+    code = cli.main(["validate", "--onnx-dir", str(broken), "--audio", hello, "--no-verify"])
     out = capsys.readouterr().out
     assert code == 1 and "q4: top-1 agreement" in out and "FAIL" in out
 
 
-def test_a_variant_below_its_gate_writes_nothing(fp32_artifacts, tmp_path, hello, nibbles_swapped):
-    with pytest.raises(UserError, match=r"the q4 variant is further from fp32 than allowed \(top-1 agreement 0\.\d+ < 0\.95\)"):
+def test_a_variant_below_its_gate_keeps_the_work_marked_failed(fp32_artifacts, tmp_path, hello, nibbles_swapped):
+    """A long quantization that misses its gate is kept, but its manifest says so and the command fails."""
+    with pytest.raises(UserError, match=r"q4: top-1 agreement 0\.\d+ < 0\.95.*parity: failed"):
         quantize_folder(fp32_artifacts, tmp_path / "q4", "q4", audio=[hello], progress=Progress(quiet=True))
-    assert not (tmp_path / "q4").exists()
+    info = manifest.verify(tmp_path / "q4")
+    assert info["parity_status"] == "failed"
+    assert info["parity"]["q4"]["passed"] is False and info["parity"]["q4"]["top1_agreement"] < 0.95
 
 
 def test_dtype_names():
@@ -157,19 +162,15 @@ def test_export_dtype_makes_fp32_in_a_temporary_folder_then_quantizes(fp32_artif
     """With validation and a model that fits in memory, the variants come from a validated fp32 folder."""
     from vibevoice_asr_web.export import command
 
-    real = command.export_artifacts
+    def fp32_export(source, config, folder, *args):
+        shutil.copytree(fp32_artifacts, folder, dirs_exist_ok=True)  # stands in for the (slow) PyTorch export
+        return {}
 
-    def fp32_export(checkpoint, output_dir, dtype="fp32", *args, **kwargs):
-        if dtype != "fp32":
-            return real(checkpoint, output_dir, dtype, *args, **kwargs)
-        shutil.copytree(fp32_artifacts, output_dir)  # stands in for the (slow) PyTorch export
-        return output_dir
-
-    monkeypatch.setattr(command, "export_artifacts", fp32_export)
+    monkeypatch.setattr(command, "write_fp32", fp32_export)
     out = tmp_path / "exported"
     assert cli.main(["export", "--checkpoint", str(tiny_checkpoint), "--output-dir", str(out), "--dtype", "int4", "--quiet"]) == 0
     assert sorted(p.name for p in (out / "onnx").glob("*.onnx")) == sorted(contract.onnx_file_name(g, "q4") for g in contract.GRAPH_NAMES)
-    assert [p.name for p in tmp_path.iterdir()] == ["exported"]  # the temporary fp32 folder is gone
+    assert [p.name for p in tmp_path.iterdir()] == ["exported"]  # the scratch fp32 folder and the lock are gone
     assert manifest.read(out)["dtypes"] == ["q4"]
     assert manifest.read(out)["parity"]["q4"]["passed"]  # compared with the fp32 it came from
     assert manifest.read(out)["source"]["kind"] == "local"

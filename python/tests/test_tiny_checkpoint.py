@@ -469,9 +469,13 @@ def test_the_embedded_checkpoint_transcribes_every_test_clip_in_pytorch(tiny_che
 
 
 def test_fit_audio_must_name_clips_with_transcripts(tmp_path):
+    clips = tmp_path / "clips"
+    clips.mkdir()
     with pytest.raises(UserError, match="transcripts.json not found: --fit-audio expects a folder of clips"):
-        make_tiny(tmp_path / "out", fit_audio=tmp_path)
-    (tmp_path / "transcripts.json").write_text("[]")
+        make_tiny(tmp_path / "out", fit_audio=clips)
+    (clips / "transcripts.json").write_text("[]")
     with pytest.raises(UserError, match="expected a non-empty JSON object of file name -> text"):
-        make_tiny(tmp_path / "out", fit_audio=tmp_path / "transcripts.json")
+        make_tiny(tmp_path / "out", fit_audio=clips / "transcripts.json")
     assert not (tmp_path / "out").exists()
+    with pytest.raises(UserError, match="lies inside the --fit-audio"):
+        make_tiny(clips / "out", fit_audio=clips)

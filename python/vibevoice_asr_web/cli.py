@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import traceback
 
 from vibevoice_asr_web import __version__
-from vibevoice_asr_web.errors import UserError
+from vibevoice_asr_web.errors import Terminated, UserError
 
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args) -> int,
 # and keeps heavy imports (torch) inside run, so `--help` stays fast and the runtime never loads torch.
@@ -34,6 +36,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "validate and quantize it, and transcribe audio with onnxruntime.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error (also accepted after the command)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
@@ -44,23 +47,52 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _raise_terminated(signum, frame) -> None:
+    raise Terminated(signum)
+
+
+def describe_unexpected(error: BaseException) -> str:
+    """One line for an error no check caught: what happened, and that --debug shows where."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f" ({error.filename})" if error.filename else ""
+        return f"{error.strerror}{where}"
+    if isinstance(error, MemoryError):
+        return "out of memory: close other programs, or use a machine with more memory"
+    return f"unexpected {type(error).__name__}: {error}"
+
+
 def main(argv: list[str] | None = None) -> int:
     # onnxruntime otherwise tries to write a telemetry id under HOME and warns on stderr when it cannot.
     os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv  # accepted before or after the command
+    argv = [a for a in argv if a != "--debug"]
     parser = build_parser(next((a for a in argv if a in COMMANDS), None))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl+C: partial output and scratch are removed
+        signal.signal(signum, _raise_terminated)
+    prefix = f"vibevoice-asr-web {args.command}"
     try:
         return int(args._run(args) or 0)
     except UserError as error:
-        print(f"vibevoice-asr-web {args.command}: error: {error}", file=sys.stderr)
+        print(f"{prefix}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"vibevoice-asr-web {args.command}: interrupted", file=sys.stderr)
+        print(f"{prefix}: interrupted", file=sys.stderr)
         return 130
+    except Terminated as stop:
+        print(f"{prefix}: stopped by signal {signal.Signals(stop.signum).name}", file=sys.stderr)
+        return 128 + stop.signum
+    except Exception as error:  # the last resort: each case a user can cause has its own message above
+        if debug:
+            traceback.print_exc()
+        print(f"{prefix}: error: {describe_unexpected(error)}", file=sys.stderr)
+        if not debug:
+            print(f"{prefix}: rerun with --debug for the details, and report it if it looks like a bug", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -141,14 +141,32 @@ class ModelDims:
     audio_eos_token_id: int
     eos_token_ids: tuple[int, ...]
     conv_caches: tuple[ConvCache, ...] = field(repr=False)
+    max_positions: int = 32768  # the decoder's context: prompt plus generated tokens
 
     @classmethod
     def from_config(cls, config: dict) -> "ModelDims":
-        if config.get("model_type") != "vibevoice_asr":
+        """The dims, or one clear error for a config that is not a VibeVoice-ASR one (wrong types, missing keys)."""
+        if not isinstance(config, dict) or config.get("model_type") != "vibevoice_asr":
+            found = config.get("model_type") if isinstance(config, dict) else type(config).__name__
             raise UserError(
-                f"config.json has model_type {config.get('model_type')!r}; expected 'vibevoice_asr' "
+                f"config.json has model_type {found!r}; expected 'vibevoice_asr' "
                 "(a VibeVoice-ASR checkpoint in the Hugging Face format, e.g. microsoft/VibeVoice-ASR-HF)"
             )
+        try:
+            dims = cls._read(config)
+        except (KeyError, TypeError, ValueError, AttributeError, ZeroDivisionError) as error:
+            what = f"missing key {error}" if isinstance(error, KeyError) else str(error)
+            raise UserError(f"config.json is malformed ({what}): expected a VibeVoice-ASR config; download or export it again") from None
+        numbers = [dims.hidden_size, dims.num_layers, dims.num_attention_heads, dims.num_kv_heads, dims.head_dim, dims.vocab_size,
+                   dims.hop_length, dims.chunk_size, dims.max_positions]
+        if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in numbers):
+            raise UserError(f"config.json is malformed: sizes must be positive integers, found {numbers}; download or export it again")
+        if dims.chunk_size % dims.hop_length:
+            raise UserError(f"config.json's acoustic_tokenizer_chunk_size {dims.chunk_size} is not a multiple of the hop {dims.hop_length}")
+        return dims
+
+    @classmethod
+    def _read(cls, config: dict) -> "ModelDims":
         text = config["text_config"]
         acoustic = config.get("acoustic_tokenizer_encoder_config", {})
         semantic = config.get("semantic_tokenizer_encoder_config", {})
@@ -171,6 +189,7 @@ class ModelDims:
             audio_eos_token_id=config.get("audio_eos_token_id", 151647),
             eos_token_ids=eos_ids,
             conv_caches=tuple(encoder_conv_caches("acoustic", acoustic) + encoder_conv_caches("semantic", semantic)),
+            max_positions=text.get("max_position_embeddings", 32768),
         )
 
     def kv_names(self, prefix: str) -> list[str]:

@@ -45,20 +45,50 @@ def write(folder: str | os.PathLike, **sections) -> dict:
     return manifest
 
 
+NO_VERIFY_HELP = (
+    "skip checking every file's size and sha256 against manifest.json before use (saves reading every byte once; "
+    "a truncated, corrupt or swapped file then goes unnoticed and can give wrong results or be passed on)"
+)
+
+
+def add_no_verify_argument(parser) -> None:
+    parser.add_argument("--no-verify", dest="verify", action="store_false", help=NO_VERIFY_HELP)
+
+
+def _damaged(path: Path, what: str) -> UserError:
+    return UserError(f"{path} is damaged ({what}): export or download the artifacts again")
+
+
+def _check_structure(path: Path, info) -> dict:
+    if not isinstance(info, dict) or not isinstance(info.get("files"), dict):
+        raise _damaged(path, "expected an object with a 'files' object")
+    for name, entry in info["files"].items():
+        if name.startswith("/") or ".." in Path(name).parts:
+            raise _damaged(path, f"file name {name!r} points outside the folder")
+        if not (isinstance(entry, dict) and isinstance(entry.get("sha256"), str) and len(entry["sha256"]) == 64
+                and isinstance(entry.get("bytes"), int) and entry["bytes"] >= 0):
+            raise _damaged(path, f"the entry for {name} needs a 64-digit 'sha256' and a non-negative integer 'bytes'")
+    return info
+
+
 def read(folder: str | os.PathLike) -> dict:
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise UserError(f"{folder} has no {MANIFEST}: it is not a finished artifact folder; export it again")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise UserError(f"{path} is damaged ({error}): export the artifacts again") from None
+        return _check_structure(path, json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise _damaged(path, str(error)) from None
 
 
-def verify_files(folder: str | os.PathLike, names: list[str]) -> None:
-    """Checks that each named file has the size and sha256 the manifest records."""
+def verify(folder: str | os.PathLike, names: list[str] | None = None, progress=None) -> dict:
+    """Checks the size and sha256 of the named files (default: every listed file); returns the manifest.
+
+    Sizes first (cheap, catches truncation), then the hashes, streamed in blocks with byte progress."""
     folder = Path(folder)
-    files = read(folder)["files"]
+    info = read(folder)
+    files = info["files"]
+    names = sorted(files) if names is None else names
     for name in names:
         entry = files.get(name)
         path = folder / name
@@ -72,5 +102,23 @@ def verify_files(folder: str | os.PathLike, names: list[str]) -> None:
                 f"{path} is {size:,} bytes but the manifest says {entry['bytes']:,}: the file is truncated or "
                 "replaced; download or export it again"
             )
-        if sha256_file(path) != entry["sha256"]:
-            raise UserError(f"{path} fails its sha256 check against the manifest: the file is corrupt; download or export it again")
+    total = sum(files[n]["bytes"] for n in names)
+    report = progress.bytes_callback(f"verifying {folder.name}") if progress else None
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        report(done, total)
+
+    for name in names:
+        if sha256_file(folder / name, advance if report else None) != files[name]["sha256"]:
+            raise UserError(
+                f"{folder / name} fails its sha256 check against the manifest: the file is corrupt; download or export it again"
+            )
+    return info
+
+
+def verify_files(folder: str | os.PathLike, names: list[str]) -> None:
+    """Checks that each named file has the size and sha256 the manifest records."""
+    verify(folder, names)

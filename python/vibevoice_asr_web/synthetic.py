@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from vibevoice_asr_web import inventory, tokenizer_builder
-from vibevoice_asr_web.atomic import atomic_directory
+from vibevoice_asr_web.atomic import atomic_directory, check_output_dir
+from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.real_model import QWEN25_SPECIAL_IDS, real_config
 
@@ -93,6 +94,13 @@ def make_synthetic(output_dir: str | os.PathLike, num_layers: int, seed: int = 0
                    overwrite: bool = False, progress: Progress | None = None, config: dict | None = None) -> Path:
     """Writes the checkpoint; `config` replaces the real configuration (tests use a tiny one)."""
     progress = progress or Progress()
+    if not isinstance(num_layers, int) or num_layers < 1:
+        raise UserError(f"--layers {num_layers}: expected at least 1 decoder layer (the real model has 28)")
+    if shard_bytes < 1 << 20:
+        raise UserError(f"--shard-gb {shard_bytes / 1e9:g}: expected a shard size of at least 0.001 GB (default {SHARD_BYTES / 1e9:g})")
+    if seed < 0:
+        raise UserError(f"--seed {seed}: expected a non-negative integer")
+    check_output_dir(Path(output_dir).absolute(), overwrite)
     config = json.loads(json.dumps(config)) if config is not None else real_config()
     config["text_config"]["num_hidden_layers"] = num_layers
     config["text_config"].pop("layer_types", None)  # derived from the layer count again on load

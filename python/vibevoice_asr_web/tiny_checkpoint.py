@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from . import tokenizer_builder as tb
-from .atomic import atomic_directory
+from .atomic import atomic_directory, check_apart, check_output_dir
 from .contract import SAMPLE_RATE
 from .inventory import from_checkpoint_key, to_checkpoint_key  # noqa: F401 (re-exported for tests)
 from .errors import UserError
@@ -354,9 +354,11 @@ def make_tiny(
     _variant(variant)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise UserError(f"seed must be a non-negative integer, got {seed!r}")
+    check_apart(output_dir, [("--fit-audio", fit_audio)])  # before the model is built, not after
+    check_output_dir(Path(output_dir).absolute(), overwrite)
     import torch
 
-    with atomic_directory(output_dir, overwrite=overwrite) as partial:
+    with atomic_directory(output_dir, overwrite=overwrite, inputs=[("--fit-audio", fit_audio)]) as partial:
         with torch.random.fork_rng(devices=[]):  # leave the caller's global RNG untouched
             _write_checkpoint(partial, seed, variant, fit_audio, report)
         os.chmod(partial, 0o755)

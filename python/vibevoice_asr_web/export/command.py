@@ -8,8 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from vibevoice_asr_web import checkpoint_source, contract, manifest, onnx_io
-from vibevoice_asr_web.atomic import atomic_directory
+from vibevoice_asr_web import atomic, checkpoint_source, contract, manifest, onnx_io
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 
@@ -125,6 +124,11 @@ def fits_in_memory(checkpoint: Path) -> bool:
     return fp32_bytes * 4 < physical  # the model, onnxruntime's copy, and working room
 
 
+def _inputs(checkpoint: str | Path, audio: list[str] | None) -> list[tuple[str, str | Path]]:
+    local = [("checkpoint", checkpoint)] if Path(checkpoint).exists() else []  # a Hub id is checked once resolved
+    return local + [("audio file", a) for a in audio or []]
+
+
 def export_artifacts(
     checkpoint: str,
     output_dir: str | os.PathLike,
@@ -135,64 +139,86 @@ def export_artifacts(
     audio: list[str] | None = None,
     progress: Progress | None = None,
 ) -> Path:
+    """The checkpoint (a folder or Hub id) as an artifact folder of the given dtype(s), written atomically."""
+    from vibevoice_asr_web.quantize.folder import parse_dtypes, raise_if_failed
+
     progress = progress or Progress()
-    if [contract.canonical_dtype(d.strip()) for d in dtype.split(",") if d.strip()] != ["fp32"]:
-        return export_variants(checkpoint, output_dir, dtype, revision, overwrite, validate, audio, progress)
-    dtype = "fp32"
-    source = checkpoint_source.resolve(checkpoint, revision)
-    config = json.loads((source.path / "config.json").read_text())
-    contract.ModelDims.from_config(config)  # fails early, with a clear message, on a non-VibeVoice config
-    progress.note(f"exporting {source.name} ({source.revision})")
-    with atomic_directory(output_dir, overwrite=overwrite) as partial:
-        from vibevoice_asr_web.export.artifact import write_metadata
-
-        graphs = export_fp32_graphs(source.path, config, partial / "onnx", progress)
-        write_metadata(source.path, partial, graphs, [dtype])
-        parity = {}
-        if validate and not fits_in_memory(source.path):
-            progress.note("skipping the PyTorch comparison: the model does not fit in memory here in fp32")
-            parity = {"fp32": {"skipped": "the model does not fit in memory in fp32 on the exporting machine"}}
-        elif validate:
-            from vibevoice_asr_web.export import validate as validation
-
-            model = load_model(source.path)
-            report = validation.against_pytorch(partial, model, source.path, audio_files=audio, progress=progress)
-            progress.note("\n" + report.table())
-            if not report.passed:
-                raise UserError("the exported graphs do not match PyTorch (see the table above); nothing was written")
-            parity = {"fp32": report.as_dict()}
-        manifest.write(partial, source=source.describe(), dtypes=[dtype], graphs={dtype: graphs}, parity=parity)
-    progress.note(f"wrote {output_dir}")
-    return Path(output_dir)
-
-
-def export_variants(checkpoint, output_dir, dtypes: str, revision, overwrite, validate, audio, progress: Progress) -> Path:
-    """fp16 / q4 / q4f16: fp32 into a temporary sibling folder (validated against PyTorch), then `quantize`."""
-    import tempfile
-
-    from vibevoice_asr_web.quantize.folder import parse_dtypes, quantize_folder
-
-    variants = parse_dtypes(dtypes)
+    wanted = [contract.canonical_dtype(d.strip()) for d in dtype.split(",") if d.strip()]
+    variants = [] if wanted == ["fp32"] else parse_dtypes(dtype)
     output = Path(output_dir).absolute()
-    if output.is_dir() and any(output.iterdir()) and not overwrite:
-        raise UserError(f"{output} already exists and is not empty: remove it or pass --overwrite")
-    output.parent.mkdir(parents=True, exist_ok=True)
+    atomic.check_apart(output, _inputs(checkpoint, audio))
+    atomic.check_output_dir(output, overwrite)
     source = checkpoint_source.resolve(checkpoint, revision)
-    with tempfile.TemporaryDirectory(prefix=f".{output.name}.fp32-", dir=output.parent) as scratch:
-        if validate and fits_in_memory(source.path):
-            # Small enough to hold: through a real fp32 folder, compared with PyTorch and then with each variant.
-            fp32_dir = export_artifacts(str(source.path), Path(scratch) / "fp32", "fp32", None, False, validate, audio, progress)
+    config = read_config(source.path)
+    progress.note(f"exporting {source.name} ({source.revision})")
+    failures = {}
+    with atomic.atomic_directory(output, overwrite=overwrite, inputs=_inputs(source.path, audio)) as partial:
+        if variants:
+            failures = write_variants_from_checkpoint(source, config, partial, variants, validate, audio, progress)
         else:
-            # Straight from the checkpoint: the variants read its (bf16) weights in place; no fp32 model is written.
-            fp32_dir = Path(scratch) / "view"
-            write_checkpoint_views(source.path, json.loads((source.path / "config.json").read_text()), fp32_dir, progress)
-            validate = False
-            progress.note("the variants come straight from the checkpoint's weights; compare them with `validate --reference-dir` if an fp32 folder exists")
-        result = quantize_folder(fp32_dir, output, variants, overwrite=overwrite, validate=validate, audio=audio, progress=progress)
-    info = manifest.read(result)
-    info.pop("quantized_from", None)  # the temporary fp32 folder is gone; the source checkpoint is what counts
-    manifest.write(result, **{k: v for k, v in info.items() if k not in ("format", "tool", "files")} | {"source": source.describe()})
-    return result
+            failures = write_fp32(source, config, partial, validate, audio, progress)
+    progress.note(f"wrote {output}")
+    raise_if_failed(output, failures)
+    return output
+
+
+def read_config(checkpoint: Path) -> dict:
+    path = checkpoint / "config.json"
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{checkpoint} holds no config.json: expected a VibeVoice-ASR checkpoint folder") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path} is not valid JSON ({error}): download the checkpoint again") from None
+    contract.ModelDims.from_config(config)  # fails early, with a clear message, on a non-VibeVoice config
+    return config
+
+
+def write_fp32(source, config: dict, folder: Path, validate: bool, audio, progress: Progress) -> dict[str, list[str]]:
+    """fp32 graphs, metadata, PyTorch parity and manifest into `folder`; returns the parity failures, if any."""
+    from vibevoice_asr_web.export.artifact import write_metadata
+
+    graphs = export_fp32_graphs(source.path, config, folder / "onnx", progress)
+    write_metadata(source.path, folder, graphs, ["fp32"])
+    parity, failures = {}, {}
+    if validate and not fits_in_memory(source.path):
+        progress.note("skipping the PyTorch comparison: the model does not fit in memory here in fp32")
+        parity = {"fp32": {"skipped": "the model does not fit in memory in fp32 on the exporting machine"}}
+    elif validate:
+        from vibevoice_asr_web.export import validate as validation
+
+        model = load_model(source.path)
+        report = validation.against_pytorch(folder, model, source.path, audio_files=audio, progress=progress)
+        progress.note("\n" + report.table())
+        parity = {"fp32": report.as_dict()}
+        if not report.passed:
+            failures = {"fp32": ["the exported graphs do not match PyTorch (see the table above)"]}
+    status = "failed" if failures else ("passed" if parity and "skipped" not in parity["fp32"] else "not checked")
+    manifest.write(folder, source=source.describe(), dtypes=["fp32"], graphs={"fp32": graphs}, parity=parity, parity_status=status)
+    return failures
+
+
+def write_variants_from_checkpoint(source, config: dict, folder: Path, variants: list[str], validate: bool, audio, progress: Progress):
+    """fp16 / q4 / q4f16: an fp32 folder in scratch space (validated against PyTorch) quantized into `folder`."""
+    from vibevoice_asr_web.quantize.compare import Thresholds
+    from vibevoice_asr_web.quantize.folder import write_variants
+    from vibevoice_asr_web.quantize.graph import Options
+
+    fp32_dir = atomic.scratch(folder) / "fp32"
+    fp32_dir.mkdir()
+    if validate and fits_in_memory(source.path):
+        # Small enough to hold: through a real fp32 folder, compared with PyTorch and then with each variant.
+        failures = write_fp32(source, config, fp32_dir, validate, audio, progress)
+        if failures:
+            raise UserError(f"the fp32 graphs do not match PyTorch (see the table above), so no variant was made from them: {fp32_dir.name}")
+    else:
+        # Straight from the checkpoint: the variants read its (bf16) weights in place; no fp32 model is written.
+        write_checkpoint_views(source.path, config, fp32_dir, progress)
+        validate = False
+        progress.note("the variants come straight from the checkpoint's weights; compare them with `validate --reference-dir` if an fp32 folder exists")
+    return write_variants(
+        fp32_dir, folder, variants, Options(), validate, audio, Thresholds(), progress, source_description=source.describe(),
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -183,6 +183,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "else the folder the variants were quantized from (the manifest's quantized_from)",
     )
     parser.add_argument("--audio", action="append", help="audio file for the greedy-transcription check (repeatable)")
+    from vibevoice_asr_web.manifest import add_no_verify_argument
+
+    add_no_verify_argument(parser)
     parser.add_argument("--quiet", action="store_true")
 
 
@@ -192,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
 
     progress = Progress(quiet=args.quiet)
     folder = Path(args.onnx_dir)
-    info = manifest.read(folder)
+    info = manifest.verify(folder, progress=progress) if args.verify else manifest.read(folder)
     present = compare.variants_present(folder)
     if not present:
         raise UserError(f"{folder}/onnx holds no complete variant (all three graphs of fp32, fp16, q4 or q4f16): export it again")
@@ -202,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
     variants = [d for d in present if d != "fp32"]
     if variants:
         reference = compare.reference_folder(folder, args.reference_dir, info)
+        if args.verify and reference != folder:
+            manifest.verify(reference, progress=progress)
         audio_files = [Path(a) for a in args.audio] if args.audio else default_audio()
         prompt_list = compare.prompts(reference, audio_files)
         for dtype in variants:
@@ -217,11 +222,12 @@ def _run_against_pytorch(args: argparse.Namespace, folder: Path, info: dict, pro
     from vibevoice_asr_web.export.command import load_model
 
     checkpoint = args.checkpoint
+    recorded = info.get("source") if isinstance(info.get("source"), dict) else {}
     if checkpoint is None:
-        if info["source"]["kind"] != "hub":
-            raise UserError(f"{folder} was exported from a local folder: pass it with --checkpoint")
-        checkpoint = info["source"]["name"]
-    source = checkpoint_source.resolve(checkpoint, info["source"].get("revision") if args.checkpoint is None else None)
+        if recorded.get("kind") != "hub" or not isinstance(recorded.get("name"), str):
+            raise UserError(f"{folder} was not exported from a Hub repo its manifest names: pass the checkpoint with --checkpoint")
+        checkpoint = recorded["name"]
+    source = checkpoint_source.resolve(checkpoint, recorded.get("revision") if args.checkpoint is None else None)
     model = load_model(source.path)
     report = against_pytorch(folder, model, source.path, audio_files=args.audio, progress=progress)
     print(report.table())

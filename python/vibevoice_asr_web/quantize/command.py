@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dtype", required=True, action="append",
         help="fp16, q4 (alias int4) or q4f16; several separated by commas or repeated (e.g. q4,q4f16)",
     )
-    parser.add_argument("--block-size", type=int, default=32, help="int4 block size along K: 16, 32, 64, 128 or 256 (default 32)")
+    parser.add_argument("--block-size", type=int, default=32, choices=(16, 32, 64, 128, 256), metavar="N", help="int4 block size along K: 16, 32, 64, 128 or 256 (default 32)")
     parser.add_argument(
         "--accuracy-level", type=int, choices=range(0, 5), default=None, metavar="0-4",
         help="MatMulNBits accuracy_level (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 activations); default: not set",
@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--min-top1", type=float, default=gates.min_top1,
         help=f"q4/q4f16 gate: teacher-forced top-1 agreement with fp32's greedy tokens (default {gates.min_top1})",
     )
+    from vibevoice_asr_web.manifest import add_no_verify_argument
+
+    add_no_verify_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="print errors only")
 
 
@@ -61,5 +64,6 @@ def run(args: argparse.Namespace) -> int:
     quantize_folder(
         args.input_dir, args.output_dir, args.dtype, options=options, overwrite=args.overwrite, validate=args.validate,
         audio=args.audio, thresholds=Thresholds(args.min_fp16_cosine, args.min_top1), progress=Progress(quiet=args.quiet),
+        verify=args.verify,
     )
     return 0

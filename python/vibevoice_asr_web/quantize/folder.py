@@ -10,8 +10,7 @@ import shutil
 import time
 from pathlib import Path
 
-from vibevoice_asr_web import contract, manifest
-from vibevoice_asr_web.atomic import atomic_directory
+from vibevoice_asr_web import atomic, contract, manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.quantize import compare
@@ -40,25 +39,23 @@ def parse_dtypes(values: str | list[str]) -> list[str]:
     return dtypes
 
 
-def check_input(folder: Path) -> dict:
-    """An fp32 artifact folder whose files match its manifest in size (graph files also in sha256)."""
+def check_input(folder: Path, verify: bool = True, progress: Progress | None = None) -> dict:
+    """An fp32 artifact folder whose files all match its manifest: size always, sha256 unless `verify` is off."""
     if not (folder / "config.json").is_file():
         raise UserError(f"{folder} holds no config.json: expected an fp32 artifact folder made by `vibevoice-asr-web export`")
     info = manifest.read(folder)
     missing = [contract.onnx_file_name(g, "fp32") for g in contract.GRAPH_NAMES if not (folder / ONNX_DIR / contract.onnx_file_name(g, "fp32")).is_file()]
     if missing:
         raise UserError(f"{folder}/{ONNX_DIR} lacks {', '.join(missing)}: expected the fp32 graphs (`vibevoice-asr-web export --dtype fp32`)")
-    for name, entry in info["files"].items():
-        path = folder / name
-        if not path.is_file():
-            raise UserError(f"{path} is listed in {folder / manifest.MANIFEST} but missing: export the fp32 artifacts again")
-        if path.stat().st_size != entry["bytes"]:
-            raise UserError(
-                f"{path} is {path.stat().st_size:,} bytes but the manifest says {entry['bytes']:,}: the file is truncated or "
-                "replaced; export the fp32 artifacts again"
-            )
-    graphs = [f"{ONNX_DIR}/{contract.onnx_file_name(g, 'fp32')}" for g in contract.GRAPH_NAMES]
-    manifest.verify_files(folder, graphs)
+    if "config.json" not in info["files"]:
+        raise UserError(f"{folder / manifest.MANIFEST} does not list config.json: the folder was changed after export; export it again")
+    if verify:
+        manifest.verify(folder, progress=progress)
+    else:
+        for name, entry in info["files"].items():  # sizes are free to check, and catch truncation
+            path = folder / name
+            if not path.is_file() or path.stat().st_size != entry["bytes"]:
+                raise UserError(f"{path} is missing or not the size {folder / manifest.MANIFEST} lists: export the fp32 artifacts again")
     return info
 
 
@@ -105,6 +102,10 @@ class StatusLine:
         )
 
 
+class GateFailed(UserError):
+    """A variant missed its parity gate. The folder was still written, its manifest marked `parity: failed`."""
+
+
 def quantize_folder(
     input_dir: str | os.PathLike,
     output_dir: str | os.PathLike,
@@ -115,79 +116,126 @@ def quantize_folder(
     audio: list[str] | None = None,
     thresholds: compare.Thresholds = compare.Thresholds(),
     progress: Progress | None = None,
+    verify: bool = True,
 ) -> Path:
+    """Writes the variants of an fp32 folder to `output_dir`, atomically; see `write_variants`."""
     progress = progress or Progress()
     source, output_dir = Path(input_dir).absolute(), Path(output_dir).absolute()
     dtypes = parse_dtypes(dtypes)
-    if source == output_dir:
-        raise UserError(f"--output-dir is the input folder {source}: write the variants to another folder")
-    info = check_input(source)
-    fp32_data = sum(p.stat().st_size for p in (source / ONNX_DIR).glob("*.onnx_data*"))
-    status = StatusLine(progress, fp32_data * len(dtypes))
+    inputs = [("fp32 input folder", source), *(("audio file", a) for a in audio or [])]
+    atomic.check_apart(output_dir, inputs)
+    atomic.check_output_dir(output_dir, overwrite)
+    info = check_input(source, verify, progress)
     # recorded relative to the output folder: the same wherever (and in whichever sandbox) it is built
     reference = os.path.relpath(source, output_dir)
-    results: dict[str, dict[str, GraphResult]] = {}
-    with atomic_directory(output_dir, overwrite=overwrite) as partial:
-        copy_metadata(source, partial)
-        (partial / ONNX_DIR).mkdir()
-        for dtype in dtypes:
-            results[dtype] = {}
-            for graph in contract.GRAPH_NAMES:
-                started = time.perf_counter()
-                status.label = f"{dtype} {graph}"
-                result = convert_graph(
-                    source / ONNX_DIR / contract.onnx_file_name(graph, "fp32"),
-                    partial / ONNX_DIR / contract.onnx_file_name(graph, dtype), dtype, options, status.meter,
-                )
-                status.show(status.meter, force=True)
-                progress.done()
-                results[dtype][graph] = result
-                nb = result.nbits or {}
-                quantized = f", {nb.get('matmuls_quantized', 0)}/{result.matmul_weights} MatMul weights int4" if result.nbits else ""
-                progress.note(
-                    f"{dtype} {graph}: {result.nodes} nodes{quantized}, {(result.weight_bytes + result.graph_bytes) / 1e6:.1f} MB "
-                    f"in {len(result.data_files)} chunk(s), {time.perf_counter() - started:.1f} s"
-                )
-                for warning in result.warnings:
-                    progress.note(f"warning: {dtype} {graph}: {warning}")
-        write_config(source, partial, dtypes, results)
-        graphs = {dtype: {graph: r.summary(ONNX_DIR) for graph, r in by_graph.items()} for dtype, by_graph in results.items()}
-        parity = {}
-        if validate and not _fits_in_memory(source, partial, dtypes):
-            reason = "the fp32 graphs and a variant do not fit in memory together on the quantizing machine"
-            progress.note(f"skipping the comparison with fp32: {reason}")
-            parity = {dtype: {"skipped": reason} for dtype in dtypes}
-        elif validate:
-            audio_files = [Path(a) for a in audio] if audio else _default_audio()
-            prompt_list = compare.prompts(source, audio_files)
-            for dtype in dtypes:
-                report = compare.compare_variant(partial, dtype, source, audio_files, thresholds, progress, prompt_list=prompt_list)
-                progress.note("\n" + report.table())
-                if not report.passed:
-                    raise UserError(
-                        f"the {dtype} variant is further from fp32 than allowed ({'; '.join(report.failures)}); nothing was written. "
-                        "Loosen the gate with --min-fp16-cosine / --min-top1 if this model needs it"
-                    )
-                parity[dtype] = {**report.as_dict(), "reference_dir": reference}
-        table = compare.markdown_table(graphs, parity)
-        (partial / PARITY_TABLE).write_text(table)
-        manifest.write(
-            partial,
-            source=info.get("source", {}),
-            dtypes=dtypes,
-            graphs=graphs,
-            quantization={
-                "block_size": options.block_size, "bits": 4, "symmetric": True, "accuracy_level": options.accuracy_level,
-                "int4_kernel": "onnxruntime quantize_matmul_4bits", "slab_bytes": options.slab_bytes,
-            },
-            parity=parity,
-            quantized_from={"path": reference, "manifest_sha256": manifest.sha256_file(source / manifest.MANIFEST)},
+    with atomic.atomic_directory(output_dir, overwrite=overwrite, inputs=inputs) as partial:
+        failures = write_variants(
+            source, partial, dtypes, options, validate, audio, thresholds, progress,
+            source_description=info.get("source", {}), reference=reference,
         )
-        check_output(partial, dtypes)
     progress.note(f"wrote {output_dir}")
+    raise_if_failed(output_dir, failures)
+    return output_dir
+
+
+def raise_if_failed(output_dir: Path, failures: dict[str, list[str]]) -> None:
+    if failures:
+        detail = "; ".join(f"{dtype}: {', '.join(f)}" for dtype, f in failures.items())
+        raise GateFailed(
+            f"{output_dir} was written, but the variants are further from fp32 than allowed ({detail}); its manifest says "
+            "parity: failed, and publish refuses it. Loosen the gate with --min-fp16-cosine / --min-top1 if this model needs it"
+        )
+
+
+def write_variants(
+    source: Path,
+    target: Path,
+    dtypes: list[str],
+    options: Options,
+    validate: bool,
+    audio: list[str] | None,
+    thresholds: compare.Thresholds,
+    progress: Progress,
+    source_description: dict,
+    reference: str | None = None,
+) -> dict[str, list[str]]:
+    """Every graph of every variant, metadata, parity and manifest into the empty folder `target`.
+
+    Returns each failed variant's gate failures (empty when all passed): a failed gate keeps the work."""
+    copy_metadata(source, target)
+    results = {dtype: convert_variant(source, target, dtype, options, progress) for dtype in dtypes}
+    write_config(source, target, dtypes, results)
+    graphs = {dtype: {graph: r.summary(ONNX_DIR) for graph, r in by_graph.items()} for dtype, by_graph in results.items()}
+    parity = compare_variants(source, target, dtypes, validate, audio, thresholds, progress)
+    for entry in parity.values():  # relative, or no path at all: a manifest holds no local paths
+        if "reference_dir" in entry:
+            entry["reference_dir"] = reference or "the fp32 export of the source checkpoint (scratch, not kept)"
+    failures = {dtype: entry["failures"] for dtype, entry in parity.items() if entry.get("passed") is False}
+    table = compare.markdown_table(graphs, parity)
+    (target / PARITY_TABLE).write_text(table)
+    sections = {
+        "source": source_description,
+        "dtypes": dtypes,
+        "graphs": graphs,
+        "quantization": {
+            "block_size": options.block_size, "bits": 4, "symmetric": True, "accuracy_level": options.accuracy_level,
+            "int4_kernel": "onnxruntime quantize_matmul_4bits", "slab_bytes": options.slab_bytes,
+        },
+        "parity": parity,
+        "parity_status": "failed" if failures else ("passed" if validate and parity else "not checked"),
+    }
+    if reference:
+        sections["quantized_from"] = {"path": reference, "manifest_sha256": manifest.sha256_file(source / manifest.MANIFEST)}
+    manifest.write(target, **sections)
+    check_output(target, dtypes)
     if validate:
         progress.note("\n" + table)
-    return output_dir
+    return failures
+
+
+def convert_variant(source: Path, target: Path, dtype: str, options: Options, progress: Progress) -> dict[str, GraphResult]:
+    """One variant's three graphs, with progress per tensor and a line per graph."""
+    (target / ONNX_DIR).mkdir(exist_ok=True)
+    fp32_data = sum(p.stat().st_size for p in (source / ONNX_DIR).glob("*.onnx_data*"))
+    status = StatusLine(progress, fp32_data)
+    results = {}
+    for graph in contract.GRAPH_NAMES:
+        started = time.perf_counter()
+        status.label = f"{dtype} {graph}"
+        result = convert_graph(
+            source / ONNX_DIR / contract.onnx_file_name(graph, "fp32"),
+            target / ONNX_DIR / contract.onnx_file_name(graph, dtype), dtype, options, status.meter,
+        )
+        status.show(status.meter, force=True)
+        progress.done()
+        results[graph] = result
+        nb = result.nbits or {}
+        quantized = f", {nb.get('matmuls_quantized', 0)}/{result.matmul_weights} MatMul weights int4" if result.nbits else ""
+        progress.note(
+            f"{dtype} {graph}: {result.nodes} nodes{quantized}, {(result.weight_bytes + result.graph_bytes) / 1e6:.1f} MB "
+            f"in {len(result.data_files)} chunk(s), {time.perf_counter() - started:.1f} s"
+        )
+        for warning in result.warnings:
+            progress.note(f"warning: {dtype} {graph}: {warning}")
+    return results
+
+
+def compare_variants(source, target, dtypes, validate, audio, thresholds, progress) -> dict[str, dict]:
+    """Each variant against fp32 (cosine, top-1 agreement, tokens); a 'skipped' reason where it can't run."""
+    if not validate:
+        return {}
+    if not _fits_in_memory(source, target, dtypes):
+        reason = "the fp32 graphs and a variant do not fit in memory together on the quantizing machine"
+        progress.note(f"skipping the comparison with fp32: {reason}")
+        return {dtype: {"skipped": reason} for dtype in dtypes}
+    audio_files = [Path(a) for a in audio] if audio else _default_audio()
+    prompt_list = compare.prompts(source, audio_files)
+    parity = {}
+    for dtype in dtypes:
+        report = compare.compare_variant(target, dtype, source, audio_files, thresholds, progress, prompt_list=prompt_list)
+        progress.note("\n" + report.table())
+        parity[dtype] = report.as_dict()
+    return parity
 
 
 def _fits_in_memory(source: Path, partial: Path, dtypes: list[str]) -> bool:

@@ -39,6 +39,11 @@ def _check_same_source(folder: Path, source: CheckpointSource, what: str) -> dic
             f"{what} {folder} was made from {found.get('name')} ({found.get('revision')}), but the release's checkpoint is "
             f"{source.name} ({source.revision}): pass the matching --checkpoint, or leave out {what} to build it here"
         )
+    if info.get("parity_status") == "failed":
+        raise UserError(
+            f"{what} {folder} failed its parity gate when it was made (its manifest says parity: failed; see its parity.md): "
+            "a release never ships it. Rebuild it, or leave out the option to build it here"
+        )
     return info
 
 

@@ -69,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", help="also tag the commit on the Hub (e.g. the release's git tag, v1.0.0)")
     parser.add_argument("--private", action="store_true", help="create the repo private (an existing repo keeps its visibility)")
     parser.add_argument("--quiet", action="store_true", help="print the gate table, the result and errors only")
+    manifest.add_no_verify_argument(parser)
 
 
 def user_path(value: str) -> Path:
@@ -89,6 +90,19 @@ def parse_dtypes(text: str) -> list[str]:
     if not dtypes:
         raise UserError(f"--dtypes {text!r}: expected one or more of fp32, fp16, q4, q4f16, separated by commas")
     return [d for d in contract.DTYPE_SUFFIX if d in dtypes]
+
+
+def check_work_dir(work_dir: Path, args, fp32_dir: Path | None, variants_dirs: list[Path], audio: list[Path]) -> None:
+    """The work folder is rewritten: it must be a folder, apart from every input."""
+    from vibevoice_asr_web.atomic import check_apart
+
+    if work_dir.exists() and not work_dir.is_dir():
+        raise UserError(f"--work-dir {work_dir} is a file: expected a folder (it is created if missing)")
+    checkpoint = user_path(args.checkpoint) if args.checkpoint and user_path(args.checkpoint).exists() else None
+    check_apart(work_dir, [
+        ("checkpoint", checkpoint), ("--fp32-dir", fp32_dir), *(("--variants-dir", d) for d in variants_dirs),
+        *(("audio file", a) for a in audio),
+    ])
 
 
 def default_work_dir(repo_id: str) -> Path:
@@ -176,6 +190,10 @@ def run(args: argparse.Namespace) -> int:
     for path in audio:
         if not path.is_file():
             raise UserError(f"--audio {path} does not exist")
+    check_work_dir(work_dir, args, fp32_dir, variants_dirs, audio)
+    if args.verify:  # before hours of work: the folders reused are what their manifests say
+        for path in [*([fp32_dir] if fp32_dir else []), *variants_dirs]:
+            manifest.verify(path, progress=progress)
     token = None if args.dry_run else hub.resolve_token()  # fail before hours of building, not after
 
     thresholds = gates.Thresholds(min_top1=args.min_top1)

@@ -96,14 +96,17 @@ class Transcription:
 
 
 class Transcriber:
-    def __init__(self, onnx_dir: str | os.PathLike, dtype: str = "fp32", device: str = "cpu", progress: Progress | None = None):
+    def __init__(
+        self, onnx_dir: str | os.PathLike, dtype: str = "fp32", device: str = "cpu", progress: Progress | None = None,
+        verify: bool = True,
+    ):
         started = time.perf_counter()
         self.folder = Path(onnx_dir)
         if not self.folder.is_dir():
             raise UserError(f"--onnx-dir {self.folder} is not a folder: pass an artifact folder made by `vibevoice-asr-web export`")
         self.progress = progress or Progress(quiet=True)
         self.device = device
-        self.model = OnnxAsrModel(self.folder, dtype, providers=providers_for(device))
+        self.model = OnnxAsrModel(self.folder, dtype, providers=providers_for(device), verify=verify, progress=self.progress)
         self.prompt = PromptBuilder.from_folder(self.folder)
         self.settings = GenerationSettings.from_folder(self.folder, self.model.dims.eos_token_ids)
         audio_token = self.prompt.token_id(self.prompt.audio_token)
@@ -118,6 +121,20 @@ class Transcriber:
     def dtype(self) -> str:
         return self.model.dtype
 
+    def prompt_ids(self, audio: PreparedAudio, name: str = "audio", hotwords: str | None = None) -> list[int]:
+        """The prompt, refused before any work when it leaves no room in the decoder's context to answer."""
+        ids = self.prompt.ids(audio.num_audio_tokens, audio.duration, hotwords)
+        limit = self.model.dims.max_positions
+        if len(ids) >= limit:
+            seconds_per_token = audio.duration / max(audio.num_audio_tokens, 1)
+            fits = max(limit - (len(ids) - audio.num_audio_tokens) - 1, 0) * seconds_per_token
+            raise UserError(
+                f"{name}: the prompt is {len(ids):,} tokens, but this model's context holds {limit:,} (prompt and answer "
+                f"together), about {fits / 60:.1f} minutes of audio: split the audio into shorter parts"
+                + (" or shorten --hotwords" if hotwords else "")
+            )
+        return ids
+
     def transcribe(
         self,
         audio: PreparedAudio,
@@ -127,7 +144,7 @@ class Transcriber:
         guard: RepetitionGuard | None = RepetitionGuard(),
         prefill_chunk_tokens: int = PREFILL_CHUNK_TOKENS,
     ) -> Transcription:
-        prompt_ids = self.prompt.ids(audio.num_audio_tokens, audio.duration, hotwords)
+        prompt_ids = self.prompt_ids(audio, name, hotwords)
         started = time.perf_counter()
         features = self.model.encode_audio(
             audio.samples, on_chunk=lambda done, total: self.progress.status(f"{name}: encoding audio, chunk {done}/{total}")

@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from vibevoice_asr_web import manifest
-from vibevoice_asr_web.atomic import write_text_atomic
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.runtime.generate import RepetitionGuard
 from vibevoice_asr_web.runtime.pipeline import Transcriber
 from vibevoice_asr_web.runtime.sessions import variants_present
-from vibevoice_asr_web.runtime.transcribe import positive_int
+from vibevoice_asr_web.manifest import add_no_verify_argument
+from vibevoice_asr_web.runtime.transcribe import check_output, positive_int, write_output
 
 FORMAT = 1
 TOP_K = 10
@@ -36,7 +36,10 @@ def top_logits(logits: np.ndarray, k: int = TOP_K) -> dict:
     return {"ids": [int(i) for i in order], "values": [float(values[i]) for i in order]}
 
 
-def build(onnx_dir: Path, audio_files: list[str], hotwords: str | None = None, max_new_tokens: int | None = None, progress: Progress | None = None) -> dict:
+def build(
+    onnx_dir: Path, audio_files: list[str], hotwords: str | None = None, max_new_tokens: int | None = None,
+    progress: Progress | None = None, verify: bool = True,
+) -> dict:
     from vibevoice_asr_web import audio
 
     progress = progress or Progress(quiet=True)
@@ -54,7 +57,7 @@ def build(onnx_dir: Path, audio_files: list[str], hotwords: str | None = None, m
     ]  # fmt: skip
     for dtype in variants:
         progress.note(f"{dtype}: loading")
-        transcriber = Transcriber(onnx_dir, dtype, progress=progress)
+        transcriber = Transcriber(onnx_dir, dtype, progress=progress, verify=verify)
         limit = max_new_tokens or transcriber.settings.max_new_tokens
         results = []
         for path, clip in clips:
@@ -87,14 +90,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-new-tokens", type=positive_int, help="default: generation_config.json's max_new_tokens")
     parser.add_argument("--output", "-o", required=True, metavar="FILE", help="where to write reference.json (atomically)")
     parser.add_argument("--quiet", action="store_true", help="no progress, even on a terminal")
+    add_no_verify_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
-    report = build(Path(args.onnx_dir), args.audio, args.hotwords, args.max_new_tokens, progress)
-    try:
-        write_text_atomic(args.output, json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
-    except OSError as error:
-        raise UserError(f"cannot write --output {args.output}: {error.strerror or error}") from None
+    check_output(args.output, args.audio, args.onnx_dir)
+    report = build(Path(args.onnx_dir), args.audio, args.hotwords, args.max_new_tokens, progress, args.verify)
+    write_output(args.output, json.dumps(report, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     progress.note(f"wrote {args.output}: {len(report['variants'])} variant(s) x {len(report['audio'])} audio")
     return 0

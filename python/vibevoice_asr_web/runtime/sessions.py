@@ -58,8 +58,17 @@ def variants_present(folder: str | os.PathLike) -> list[str]:
     return [d for d in contract.DTYPE_SUFFIX if all((onnx / contract.onnx_file_name(g, d)).is_file() for g in contract.GRAPH_NAMES)]
 
 
+def files_used(folder: Path, dtype: str, graph_file_names: dict[str, list[str]]) -> list[str]:
+    """What running `dtype` reads: every listed file outside onnx/ (config, tokenizer, ...) and its own graphs."""
+    listed = manifest.read(folder)["files"]
+    return sorted({n for n in listed if not n.startswith("onnx/")} | {n for names in graph_file_names.values() for n in names})
+
+
 class OnnxAsrModel:
-    def __init__(self, artifact_dir: str | os.PathLike, dtype: str = "fp32", providers: list[str] | None = None, verify: bool = True):
+    def __init__(
+        self, artifact_dir: str | os.PathLike, dtype: str = "fp32", providers: list[str] | None = None, verify: bool = True,
+        progress=None,
+    ):
         import onnxruntime
 
         self.folder = Path(artifact_dir)
@@ -67,13 +76,6 @@ class OnnxAsrModel:
         config_path = self.folder / "config.json"
         if not config_path.is_file():
             raise UserError(f"{self.folder} holds no config.json: pass an artifact folder made by `vibevoice-asr-web export`")
-        try:
-            self.config = json.loads(config_path.read_text())
-        except json.JSONDecodeError as error:
-            raise UserError(f"{config_path} is not valid JSON ({error}): download or export the artifacts again") from None
-        self.dims = contract.ModelDims.from_config(self.config)
-        self.specs = contract.graph_specs(self.dims)
-        self.activation = np.dtype(contract.activation_type(self.dtype))
         self.files = graph_files(self.folder, self.dtype)
         for graph, (name, *_) in self.files.items():
             if not (self.folder / name).is_file():
@@ -82,8 +84,15 @@ class OnnxAsrModel:
                     f"{self.folder / name} is missing: this folder has no {self.dtype} variant "
                     f"(it holds {', '.join(present) or 'no ONNX graphs'}); pick another --dtype or export this one"
                 )
-        if verify:
-            manifest.verify_files(self.folder, [name for names in self.files.values() for name in names])
+        if verify:  # before anything is read: config.json too
+            manifest.verify(self.folder, files_used(self.folder, self.dtype, self.files), progress)
+        try:
+            self.config = json.loads(config_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise UserError(f"{config_path} is not valid JSON ({error}): download or export the artifacts again") from None
+        self.dims = contract.ModelDims.from_config(self.config)
+        self.specs = contract.graph_specs(self.dims)
+        self.activation = np.dtype(contract.activation_type(self.dtype))
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3
         self.providers = providers or ["CPUExecutionProvider"]

@@ -6,9 +6,10 @@ import argparse
 import json
 import sys
 
-from vibevoice_asr_web.atomic import write_text_atomic
+from vibevoice_asr_web.atomic import check_apart, check_output_file, write_text_atomic
 from vibevoice_asr_web.contract import DTYPE_SUFFIX
 from vibevoice_asr_web.errors import UserError
+from vibevoice_asr_web.manifest import add_no_verify_argument
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.runtime import formats
 from vibevoice_asr_web.runtime.generate import PREFILL_CHUNK_TOKENS
@@ -55,6 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"prompt tokens per decoder call; bounds memory for long audio (default {PREFILL_CHUNK_TOKENS})",
     )
     parser.add_argument("--device", choices=list(DEVICES), default="cpu", help="onnxruntime device (default: cpu; cuda needs onnxruntime-gpu)")
+    add_no_verify_argument(parser)
 
 
 def warnings(result: Transcription) -> list[str]:
@@ -88,13 +90,16 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(quiet=args.quiet or not sys.stderr.isatty())
     if args.format in ("srt", "vtt") and len(args.audio) > 1:
         raise UserError(f"--format {args.format} holds the cues of one audio, but {len(args.audio)} AUDIO files were given: transcribe them one per call, or use --format json or text")
+    check_output(args.output, args.audio, args.onnx_dir)
     clips = []
     for path in args.audio:  # every file is checked before the model loads
         progress.status(f"reading {path}")
         clips.append((path, audio.prepare(path)))
     progress.status(f"loading the {args.dtype} graphs of {args.onnx_dir}")
-    transcriber = Transcriber(args.onnx_dir, args.dtype, args.device, progress)
+    transcriber = Transcriber(args.onnx_dir, args.dtype, args.device, progress, verify=args.verify)
     progress.done()
+    for path, clip in clips:  # every prompt must fit the context before the first one is decoded
+        transcriber.prompt_ids(clip, path, args.hotwords)
     results = []
     for path, clip in clips:
         result = transcriber.transcribe(
@@ -110,14 +115,26 @@ def run(args: argparse.Namespace) -> int:
         results.append(result)
     output = render(results, args.format, {"onnx_dir": str(args.onnx_dir), "dtype": transcriber.dtype, "device": args.device})
     if args.output:
-        try:
-            write_text_atomic(args.output, output)
-        except OSError as error:
-            raise UserError(f"cannot write --output {args.output}: {error.strerror or error}") from None
+        write_output(args.output, output)
         progress.note(f"wrote {args.output}")
     else:
         write_stdout(output)
     return 0
+
+
+def check_output(output: str | None, audio_files: list[str], onnx_dir: str) -> None:
+    """Before any work: --output may not be an input (an audio file, or anything in the artifact folder)."""
+    if output is None:
+        return
+    check_output_file(output, audio_files)
+    check_apart(output, [("artifact folder", onnx_dir)])
+
+
+def write_output(path: str, text: str) -> None:
+    try:
+        write_text_atomic(path, text)
+    except OSError as error:
+        raise UserError(f"cannot write --output {path}: {error.strerror or error}") from None
 
 
 def write_stdout(text: str) -> None:
