@@ -81,7 +81,8 @@ def server(artifact_folders, audio_files, tmp_path_factory):
     (root / "audio").mkdir()
     for clip in audio_files:
         shutil.copyfile(clip, root / "audio" / clip.name)
-    with Server(runfiles.locate("web/bundle"), root) as running:
+    # the labels link to the folders: let the server follow those links, and no others
+    with Server(runfiles.locate("web/bundle"), root, extra_roots=[f.resolve() for f in artifact_folders.values()]) as running:
         yield running
 
 
