@@ -319,3 +319,56 @@ def test_publishing_without_a_token_fails_before_building(tmp_path, monkeypatch,
     assert command.main(["--repo-id", REPO, "--work-dir", str(tmp_path / "w")]) == 1
     assert "no Hugging Face token" in capsys.readouterr().err
     assert not (tmp_path / "w").exists()
+
+
+def test_no_published_file_names_a_local_path(fp32_copy, tiny_checkpoint, test_audio_dir, tmp_path, no_hub, capsys):
+    """A dry run with a quantized variant too (its parity names the fp32 folder it was compared with): no
+    text file of the release names the work folder, the checkpoint, the home or a temporary folder."""
+    import os
+    import re
+    import tempfile
+
+    work = tmp_path / "work"
+    assert command.main(publish_args(tiny_checkpoint, fp32_copy, work, test_audio_dir, "--dtypes", "fp32,q4", "--dry-run")) == 0
+    out, _ = capsys.readouterr()
+    folder = work / "release"
+    forbidden = {str(p) for p in (tmp_path, work, tiny_checkpoint, fp32_copy, Path.home(), Path(tempfile.gettempdir()), Path.cwd())}
+    forbidden |= {os.path.realpath(p) for p in forbidden}
+    forbidden = {p for p in forbidden if p != "/"}
+    prefixes = re.compile(r"(?<![\w.])/(work|root|tmp|home)(?![\w-])")
+    texts = {p.relative_to(folder).as_posix(): p.read_text() for p in folder.rglob("*") if p.suffix in (".json", ".md", ".txt", ".jinja")}
+    assert {"manifest.json", "README.md", "config.json"} <= set(texts)
+    texts["dry-run output (the card)"] = out[out.index("----- README.md"):]
+    for name, text in texts.items():
+        for path in forbidden:
+            assert path not in text, f"{name} names {path}"
+        assert not prefixes.search(text), f"{name}: {prefixes.search(text).group(0)!r} in {text[max(0, prefixes.search(text).start() - 80):][:200]!r}"
+    info = manifest.read(folder)
+    assert info["source"] == {"kind": "local", "name": Path(tiny_checkpoint).resolve().name, "revision": info["source"]["revision"]}
+    assert info["parity"]["q4"]["reference_dir"] == "."  # compared with this release's own fp32 graphs
+    # The same release again: what stands in for the paths does not change (else a rerun would commit again).
+    assert command.main(publish_args(tiny_checkpoint, fp32_copy, work, test_audio_dir, "--dtypes", "fp32,q4", "--dry-run")) == 0
+    assert manifest.read(folder)["parity"] == info["parity"]
+
+
+def test_a_release_that_names_a_local_path_is_refused(tmp_path):
+    import re
+
+    from vibevoice_asr_web.errors import UserError
+    from vibevoice_asr_web.release import stage
+
+    folder = tmp_path / "release"
+    folder.mkdir()
+    (folder / "tokenizer.json").write_text(json.dumps({"model": {"vocab": {"/home": 1, "/tmp": 2}}}))  # vocabulary: any string
+    (folder / "README.md").write_text("made from the checkpoint\n")
+    stage.check_no_local_paths(folder, tmp_path / "work")
+    (folder / "README.md").write_text(f"made from {tmp_path / 'checkpoint'}\n")
+    with pytest.raises(UserError, match="README.md in the release names the local path"):
+        stage.check_no_local_paths(folder, tmp_path / "work")
+    assert stage.without_local_paths({"_name_or_path": str(tmp_path), "text_config": {"_name_or_path": "/x/y", "a": 1}, "b": "owner/name"}) == {
+        "text_config": {"a": 1}, "b": "owner/name",
+    }
+    assert stage.portable({"reference_dir": str(folder), "n": 3}) == {"reference_dir": "release", "n": 3}
+    assert stage.portable([str(folder)], folder) == ["."]
+    manifest.write(folder)
+    assert re.fullmatch(r"release \(manifest-sha256:[0-9a-f]{16}\)", stage.portable(str(folder)))

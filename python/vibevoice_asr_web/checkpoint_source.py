@@ -1,7 +1,8 @@
 """Where a checkpoint comes from: a local folder, or a Hugging Face Hub repo id at a revision.
 
 Hub downloads go through huggingface_hub (pinned revision recorded in the manifest). Without a
-network they fail within seconds with a message that names the local-folder alternative.
+network they fail within seconds with a message that names the local-folder alternative; a Hub that
+does not answer fails after VIBEVOICE_HUB_TIMEOUT seconds (hub_timeouts).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from vibevoice_asr_web.errors import UserError
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 CHECKPOINT_PATTERNS = ["*.json", "*.safetensors", "*.jinja", "*.txt", "*.model", "LICENSE*", "README.md"]
-HUB_TIMEOUT_SECONDS = "10"
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,12 @@ def resolve(checkpoint: str, revision: str | None = None) -> CheckpointSource:
 
 
 def download(repo_id: str, revision: str | None) -> CheckpointSource:
-    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", HUB_TIMEOUT_SECONDS)
-    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", HUB_TIMEOUT_SECONDS)
     import huggingface_hub
     from huggingface_hub.utils import HfHubHTTPError
+
+    from vibevoice_asr_web import hub_timeouts
+
+    limit = hub_timeouts.install()
 
     offline_hint = (
         f"could not download {repo_id} from the Hugging Face Hub ({{reason}}). Without a network, download it "
@@ -88,7 +90,9 @@ def download(repo_id: str, revision: str | None) -> CheckpointSource:
         path = huggingface_hub.snapshot_download(repo_id, revision=revision, allow_patterns=CHECKPOINT_PATTERNS)
     except (HfHubHTTPError, OSError, ValueError) as error:
         reason = type(error).__name__
-        if "401" in str(error) or "403" in str(error):
+        if timeout := hub_timeouts.timed_out(error):
+            reason = hub_timeouts.advice(timeout, limit)
+        elif "401" in str(error) or "403" in str(error):
             reason = "access denied: log in with `huggingface-cli login` or set HF_TOKEN, and accept the model's terms"
         elif "404" in str(error) or "RepositoryNotFound" in reason:
             reason = "no such repository or revision"
@@ -96,7 +100,8 @@ def download(repo_id: str, revision: str | None) -> CheckpointSource:
             reason = "the Hub is unreachable and the checkpoint is not in the local Hub cache"
         raise UserError(offline_hint.format(reason=reason)) from None
     except Exception as error:  # network stacks raise many types; none of them should become a traceback
-        raise UserError(offline_hint.format(reason=type(error).__name__)) from None
+        timeout = hub_timeouts.timed_out(error)
+        raise UserError(offline_hint.format(reason=hub_timeouts.advice(timeout, limit) if timeout else type(error).__name__)) from None
     folder = Path(path)
     check_local(folder)
     return CheckpointSource(folder, repo_id, folder.name, "hub")

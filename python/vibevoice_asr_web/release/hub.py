@@ -12,6 +12,9 @@ The token comes from HF_TOKEN or the library's login (`huggingface_hub.get_token
 to HfApi and never printed: while the Hub is being talked to, log records and stdout/stderr have it
 replaced, and errors are re-raised as UserError with it removed and without the original exception
 (whose response may carry the request's Authorization header).
+
+Every request has a connect and read timeout (VIBEVOICE_HUB_TIMEOUT, see hub_timeouts), so a Hub that
+stops answering fails the upload with a message instead of hanging it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vibevoice_asr_web import manifest
+from vibevoice_asr_web import hub_timeouts, manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 
@@ -38,6 +41,7 @@ def resolve_token() -> str:
 
     if constants.is_offline_mode():
         raise UserError("HF_HUB_OFFLINE is set, so huggingface_hub will not reach the Hub: unset it to publish (a --dry-run needs no Hub)")
+    hub_timeouts.install()  # a bad VIBEVOICE_HUB_TIMEOUT fails before the build; get_token may ask the network (OIDC)
     token = os.environ.get("HF_TOKEN", "").strip()
     if not token:
         from huggingface_hub import get_token
@@ -119,9 +123,11 @@ class Published:
     already: bool = False
 
 
-def _advice(error: Exception, repo_id: str) -> str:
+def _advice(error: Exception, repo_id: str, limit: float) -> str:
     status = getattr(getattr(error, "response", None), "status_code", None)
     owner = repo_id.split("/")[0]
+    if timeout := hub_timeouts.timed_out(error):
+        return hub_timeouts.advice(timeout, limit) + "; a rerun resumes the upload"
     if type(error).__name__ == "OfflineModeIsEnabled":
         return "HF_HUB_OFFLINE is set: unset it to publish"
     if status in (401, 403):
@@ -143,6 +149,7 @@ def publish(
     info = manifest.read(folder)
     names = sorted([*info["files"], manifest.MANIFEST])
     failure: str | None = None
+    limit = hub_timeouts.install()
     with redacting(token) as redact:
         try:
             api = HfApi(token=token)
@@ -168,5 +175,5 @@ def publish(
         except UserError:
             raise
         except Exception as error:  # huggingface_hub and the network raise many types
-            failure = redact(f"uploading to {repo_id} failed ({type(error).__name__}: {error}); {_advice(error, repo_id)}")
+            failure = redact(f"uploading to {repo_id} failed ({type(error).__name__}: {error}); {_advice(error, repo_id, limit)}")
     raise UserError(failure)  # raised here, outside the handler, so the original exception is not attached

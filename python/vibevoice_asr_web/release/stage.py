@@ -5,13 +5,21 @@ in, and their manifest entries are taken from those folders' manifests, not reco
 gate then proves that what is about to be uploaded is byte for byte what `export` and `quantize`
 wrote. config.json is rewritten so that Transformers.js finds every published variant
 (`transformers.js_config.use_external_data_format`); README.md (the model card) is added last.
+
+Nothing published names a local path. The manifest's sections come from this machine's folders (a
+variant's parity names the fp32 folder it was compared with), so every string in them that is an
+absolute path becomes "." (the release folder itself) or the folder's name and a fingerprint of its
+contents; JSON files copied from the export lose keys such as `_name_or_path` that hold one; and
+`finish` refuses a release whose text files still name the home, work, temporary or current folder.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from vibevoice_asr_web import __version__, contract, manifest
@@ -27,6 +35,10 @@ ONNX_DIR = "onnx"
 NOT_COPIED = {manifest.MANIFEST, "config.json", README, "parity.md"}
 # config.json's default dtype, when the caller names none: the first of these that is published.
 DEFAULT_DTYPE_ORDER = ("q4", "q4f16", "fp32", "fp16")
+# Text files of a release that are searched for local paths; tokenizer.json is not (its vocabulary
+# may hold any string, "/home" included).
+TEXT_SUFFIXES = (".json", ".md", ".txt", ".jinja")
+NOT_SEARCHED = {"tokenizer.json"}
 
 
 def link_or_copy(source: Path, target: Path) -> None:
@@ -37,8 +49,73 @@ def link_or_copy(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+def is_local_path(value) -> bool:
+    return (
+        isinstance(value, str) and len(value) > 1 and not any(c.isspace() for c in value)
+        and (os.path.isabs(value) or value.startswith("~") or re.match(r"[A-Za-z]:[\\/]", value) is not None)
+    )
+
+
+def portable_name(path: str, here: Path | None = None) -> str:
+    """A local folder or file as published: "." for the release folder itself, else its name and a
+    fingerprint of its contents (stable across reruns), never the path."""
+    where = Path(path).expanduser()
+    if here is not None and where.resolve() == here.resolve():
+        return "."
+    if (where / manifest.MANIFEST).is_file():
+        return f"{where.name} (manifest-sha256:{manifest.sha256_file(where / manifest.MANIFEST)[:16]})"
+    if where.is_dir() and (where / "config.json").is_file():
+        from vibevoice_asr_web.checkpoint_source import local_fingerprint
+
+        return f"{where.name} ({local_fingerprint(where)})"
+    if where.is_file():
+        return f"{where.name} (sha256:{manifest.sha256_file(where)[:16]})"
+    return where.name or "?"
+
+
+def portable(value, here: Path | None = None):
+    """`value` (JSON data) with every absolute local path replaced by portable_name."""
+    if isinstance(value, dict):
+        return {k: portable(v, here) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable(v, here) for v in value]
+    return portable_name(value, here) if is_local_path(value) else value
+
+
+def without_local_paths(data):
+    """JSON from a checkpoint without the keys that hold a local path (`_name_or_path` from save_pretrained)."""
+    if isinstance(data, dict):
+        return {k: without_local_paths(v) for k, v in data.items() if not is_local_path(v)}
+    if isinstance(data, list):
+        return [without_local_paths(v) for v in data]
+    return data
+
+
+def local_roots(work_dir: Path) -> list[str]:
+    """Folders of this machine that a published file must not name."""
+    roots = [Path.home(), work_dir, Path(tempfile.gettempdir()), Path.cwd()]
+    roots += [Path(os.environ[v]) for v in ("BUILD_WORKING_DIRECTORY", "BUILD_WORKSPACE_DIRECTORY") if os.environ.get(v)]
+    found = {str(p) for r in roots for p in (r.absolute(), r.resolve())}
+    return sorted((r for r in found if len(Path(r).parts) > 1), key=len, reverse=True)  # "/" itself would match anything
+
+
+def check_no_local_paths(folder: Path, work_dir: Path) -> None:
+    roots = local_roots(work_dir)
+    if not roots:
+        return
+    pattern = re.compile("|".join(re.escape(r) + r"(?![\w-])" for r in roots))  # /tmp and /tmp/x, not /tmpfoo
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.suffix in TEXT_SUFFIXES and path.name not in NOT_SEARCHED:
+            match = pattern.search(path.read_text(errors="replace"))
+            if match:
+                raise UserError(
+                    f"{path.relative_to(folder)} in the release names the local path {match.group(0)}: published files must not; "
+                    "nothing was uploaded. This is a bug in vibevoice-asr-web: please report it"
+                )
+
+
 def merged_config(fp32_dir: Path, graphs: dict[str, dict[str, dict]], dtypes: list[str]) -> dict:
-    config = json.loads((fp32_dir / "config.json").read_text())
+    config = without_local_paths(json.loads((fp32_dir / "config.json").read_text()))
     default = next(d for d in (*DEFAULT_DTYPE_ORDER, *dtypes) if d in dtypes)
     chunks = {
         Path(summary["file"]).name: len(summary["data_files"])
@@ -79,6 +156,9 @@ def stage(built: Built, dtypes: list[str], work_dir: Path, state: State, progres
     with atomic_directory(out, overwrite=True) as partial:
         for path in sorted(built.fp32_dir.iterdir()):
             if path.is_file() and path.name not in NOT_COPIED:
+                if _copy_without_local_paths(path, partial / path.name):
+                    files[path.name] = {"sha256": file_sha256(partial / path.name), "bytes": (partial / path.name).stat().st_size}
+                    continue
                 link_or_copy(path, partial / path.name)
                 files[path.name] = _entry(fp32_info, path.name, built.fp32_dir)
         for dtype in dtypes:
@@ -94,16 +174,31 @@ def stage(built: Built, dtypes: list[str], work_dir: Path, state: State, progres
         write_manifest(partial, {
             "format": 1,
             "tool": f"vibevoice-asr-web {__version__}",
-            "source": source,
+            "source": portable(source),
             "dtypes": dtypes,
-            "graphs": graphs,
-            **({"quantization": quantization} if quantization else {}),
+            "graphs": portable(graphs),
+            **({"quantization": portable(quantization)} if quantization else {}),
             "parity": {},
             "files": dict(sorted(files.items())),
         })
     state.put("stage", {"key": key, "dir": str(out), "manifest_sha256": file_sha256(out / manifest.MANIFEST)})
     progress.note(f"stage: {len(files)} files of {', '.join(dtypes)} in {out}")
     return out
+
+
+def _copy_without_local_paths(source: Path, target: Path) -> bool:
+    """Writes a cleaned copy of a JSON file that holds a local path; False (nothing written) for any other file."""
+    if source.suffix != ".json" or source.name in NOT_SEARCHED:
+        return False
+    try:
+        data = json.loads(source.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    cleaned = without_local_paths(data)
+    if cleaned == data:
+        return False
+    target.write_text(json.dumps(cleaned, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    return True
 
 
 def write_manifest(folder: Path, info: dict) -> None:
@@ -116,9 +211,10 @@ def finish(folder: Path, card: str, parity: dict, release: dict, state: State) -
     info = manifest.read(folder)
     info["files"][README] = {"sha256": file_sha256(folder / README), "bytes": (folder / README).stat().st_size}
     info["files"] = dict(sorted(info["files"].items()))
-    info["parity"] = parity
-    info["release"] = release
+    info["parity"] = portable(parity, folder)  # a variant's parity names the fp32 folder it was compared with
+    info["release"] = portable(release, folder)
     write_manifest(folder, info)
+    check_no_local_paths(folder, state.work_dir)
     record = state.get("stage")
     state.put("stage", {**record, "manifest_sha256": file_sha256(folder / manifest.MANIFEST)})
     return info
