@@ -14,6 +14,9 @@ describe('dtype variants', () => {
     assert.deepEqual(lib.availableDtypes(config, null), ['q4', 'fp32']);
     assert.deepEqual(lib.availableDtypes({ 'transformers.js_config': { dtype: 'q4f16' } }, null), ['q4f16']);
     assert.deepEqual(lib.availableDtypes({}, null), []);
+    const failed = { dtypes: ['fp32', 'q4'], parity: { q4: { passed: false }, fp32: { passed: true } } };
+    assert.deepEqual(lib.parityFailed(failed), ['q4']);
+    assert.deepEqual(lib.availableDtypes({}, failed), ['fp32']); // a variant that missed its gate is never run
   });
 
   it('picks q4f16 with shader-f16, q4 without, fp32 when only fp32 exists', () => {

@@ -37,14 +37,22 @@ class GenerationSettings:
         """generation_config.json's eos_token_id (an id or a list) and max_new_tokens."""
         path = folder / "generation_config.json"
         try:
-            config = json.loads(path.read_text()) if path.is_file() else {}
-        except json.JSONDecodeError as error:
+            config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise UserError(f"{path} is not valid JSON ({error}): download or export the artifacts again") from None
+        if not isinstance(config, dict):
+            raise UserError(f"{path} holds a JSON {type(config).__name__}, expected an object: download or export the artifacts again")
         eos = config.get("eos_token_id")
         eos_ids = tuple(eos) if isinstance(eos, list) else ((eos,) if isinstance(eos, int) else fallback_eos)
         if not eos_ids:
             raise UserError(f"neither {path} nor config.json names an eos_token_id: export the artifacts again")
-        return cls(eos_ids, int(config.get("max_new_tokens") or config.get("max_length") or 32768))
+        limit = config.get("max_new_tokens") or config.get("max_length") or 32768
+        if not all(isinstance(i, int) and i >= 0 for i in eos_ids) or not isinstance(limit, int) or limit < 1:
+            raise UserError(
+                f"{path} is malformed: expected integer token ids in eos_token_id and a positive max_new_tokens, found "
+                f"{eos!r} and {limit!r}; download or export the artifacts again"
+            )
+        return cls(eos_ids, limit)
 
 
 @dataclass

@@ -25,7 +25,10 @@ type Json = Record<string, unknown>;
  * use_external_data_format file names).
  */
 export function availableDtypes(config: Json, manifest: Json | null): Dtype[] {
-  if (manifest && Array.isArray(manifest.dtypes)) return DTYPES.filter((d) => (manifest.dtypes as unknown[]).includes(d));
+  if (manifest && Array.isArray(manifest.dtypes)) {
+    const failed = parityFailed(manifest);
+    return DTYPES.filter((d) => (manifest.dtypes as unknown[]).includes(d) && !failed.includes(d));
+  }
   const tjs = (config['transformers.js_config'] ?? {}) as Json;
   const found = new Set<Dtype>();
   const external = tjs.use_external_data_format;
@@ -37,6 +40,15 @@ export function availableDtypes(config: Json, manifest: Json | null): Dtype[] {
   const named = typeof dtype === 'string' ? [dtype] : dtype && typeof dtype === 'object' ? Object.values(dtype as Json) : [];
   if (named.length && named.every((d) => d === named[0]) && isDtype(named[0])) found.add(named[0]);
   return DTYPES.filter((d) => found.has(d));
+}
+
+/**
+ * The variants whose manifest says they missed their parity gate: `quantize` keeps such work on disk
+ * (marked `parity: failed`) so a long run is not lost, but it is never offered as a model to run.
+ */
+export function parityFailed(manifest: Json | null): Dtype[] {
+  const parity = (manifest?.parity ?? {}) as Json;
+  return DTYPES.filter((d) => ((parity[d] ?? {}) as Json).passed === false);
 }
 
 /**
