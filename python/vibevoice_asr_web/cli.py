@@ -72,16 +72,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    return guarded(f"vibevoice-asr-web {args.command}", lambda: args._run(args), debug)
+
+
+def guarded(prefix: str, call, debug: bool = False, interrupted: str = "interrupted") -> int:
+    """Runs a command: a UserError is one line, a signal cleans up, and anything else is one line too."""
     for signum in (signal.SIGTERM, signal.SIGHUP):  # as Ctrl+C: partial output and scratch are removed
         signal.signal(signum, _raise_terminated)
-    prefix = f"vibevoice-asr-web {args.command}"
     try:
-        return int(args._run(args) or 0)
+        return int(call() or 0)
     except UserError as error:
         print(f"{prefix}: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"{prefix}: interrupted", file=sys.stderr)
+        print(f"{prefix}: {interrupted}", file=sys.stderr)
         return 130
     except Terminated as stop:
         print(f"{prefix}: stopped by signal {signal.Signals(stop.signum).name}", file=sys.stderr)
@@ -93,7 +97,6 @@ def main(argv: list[str] | None = None) -> int:
         if not debug:
             print(f"{prefix}: rerun with --debug for the details, and report it if it looks like a bug", file=sys.stderr)
         return 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 from vibevoice_asr_web import __version__, contract, manifest, runfiles
@@ -248,13 +247,9 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         description="Build VibeVoice-ASR artifact folders, check them (sha256, ONNX contract, sizes, parity, browser), "
         "write a model card and publish them to the Hugging Face Hub in one commit.",
     )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an unexpected error")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    try:
-        return run(args)
-    except UserError as error:
-        print(f"publish: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("publish: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+    from vibevoice_asr_web.cli import guarded
+
+    return guarded("publish", lambda: run(args), args.debug, "interrupted; rerun the same command to resume")
