@@ -8,17 +8,18 @@ import numpy as np
 from vibevoice_asr_web import cli, runfiles
 
 
-def _validate(folder, capsys) -> tuple[int, str]:
+def _validate(folder, capsys, *extra) -> tuple[int, str, str]:
     audio = runfiles.locate("testdata/audio")
     code = cli.main([
         "validate", "--onnx-dir", str(folder), "--checkpoint", str(runfiles.selected_checkpoint()),
-        "--audio", str(audio / "hello.wav"), "--audio", str(audio / "numbers.flac"),
+        "--audio", str(audio / "hello.wav"), "--audio", str(audio / "numbers.flac"), *extra,
     ])
-    return code, capsys.readouterr().out
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def test_fp32_artifacts_match_pytorch(capsys):
-    code, out = _validate(runfiles.locate("models/fp32"), capsys)
+    code, out, _ = _validate(runfiles.locate("models/fp32"), capsys)
     print(out)
     assert code == 0, out
     assert "FAIL" not in out and out.strip().endswith("PASS")
@@ -45,6 +46,9 @@ def test_validation_fails_when_a_weight_is_changed(tmp_path, capsys):
     weights = np.fromfile(data, dtype=np.float32)
     weights[: weights.size // 2] *= 1.5
     weights.tofile(data)
-    code, out = _validate(broken, capsys)
+    code, _, err = _validate(broken, capsys)
+    assert code == 1  # refused before running: the file no longer matches the manifest
+    assert "decoder_model_merged.onnx_data fails its sha256 check" in err
+    code, out, _ = _validate(broken, capsys, "--no-verify")  # and the comparison itself sees the change
     assert code == 1
     assert "FAIL" in out

@@ -74,6 +74,7 @@ def test_variants_present_detects_complete_graph_sets(tmp_path):
 
 
 def test_a_folder_without_graphs_is_a_clear_error(capsys, tmp_path, test_audio_dir):
-    rc = cli.main(["reference", "--onnx-dir", str(tmp_path), "--audio", str(test_audio_dir / "hello.wav"), "--output", str(tmp_path / "r.json")])
+    (tmp_path / "empty").mkdir()
+    rc = cli.main(["reference", "--onnx-dir", str(tmp_path / "empty"), "--audio", str(test_audio_dir / "hello.wav"), "--output", str(tmp_path / "r.json")])
     assert rc == 1 and "holds no complete set of graphs" in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
