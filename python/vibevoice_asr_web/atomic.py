@@ -1,15 +1,18 @@
 """Writes that lose nothing: outputs apart from inputs, built aside, fsynced, renamed into place.
 
 An output folder is built in a hidden `.NAME.partial-PID/result` beside it, with scratch space in
-`.NAME.partial-PID/scratch`. Only a complete result is renamed into place: the old folder is first
-moved to `.NAME.old-PID`, so a crash at any point leaves the old or the new folder under the name.
-The next run recovers or removes what a crash left and says so. A lock (`.NAME.lock`, held for the
-whole run) keeps two runs from writing the same output at once.
+`.NAME.partial-PID/scratch`. Only a complete result is put into place, swapped with the old folder
+in one step (Linux's RENAME_EXCHANGE), so a crash at any point leaves the old or the new folder
+under the name. Where the file system cannot swap, the old folder is first moved to `.NAME.old-PID`:
+an error or signal between the two renames puts it back at once, and a kill there leaves it aside
+for the next run. The next run recovers or removes what a crash left and says so. A lock
+(`.NAME.lock`, held for the whole run) keeps two runs from writing the same output at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import errno
 import fcntl
 import os
@@ -31,6 +34,7 @@ _WRITE_ERRORS = {
     errno.EACCES: "permission denied: choose a folder you can write to",
     errno.EPERM: "permission denied: choose a folder you can write to",
     errno.EROFS: "the file system is read-only: choose a folder on a writable disk",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
 }
 
 
@@ -94,16 +98,6 @@ def fsync_tree(root: Path) -> None:
         _fsync_path(Path(folder), directory=True)
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr, flush=True)
 
@@ -118,10 +112,7 @@ def recover(final: Path) -> None:
     for old in olds:
         shutil.rmtree(old, ignore_errors=True)
         _note(f"removed {old.name}, the previous {final.name} left by an interrupted replace")
-    for leftover in final.parent.glob(f".{final.name}.partial-*"):
-        pid = leftover.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and int(pid) != os.getpid() and _pid_alive(int(pid)):
-            continue  # an older run without the lock, still alive: leave its work alone
+    for leftover in final.parent.glob(f".{final.name}.partial-*"):  # stale: every writer holds the lock
         shutil.rmtree(leftover, ignore_errors=True)
         _note(f"removed {leftover.name}, left by an interrupted run")
 
@@ -175,23 +166,51 @@ def _make_parent(final: Path) -> None:
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise (write_error(final.parent, error) or error) from None
+        raise write_error(final.parent, error) or UserError(
+            f"cannot create {final.parent}: {error.strerror}; choose another output folder"
+        ) from None
     if not os.access(final.parent, os.W_OK | os.X_OK):
         raise UserError(f"cannot write {final}: {final.parent} is not writable; choose a folder you can write to")
 
 
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swaps `a` and `b` in one atomic step (renameat2 RENAME_EXCHANGE); False where the system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False  # not Linux, or a C library without it
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False  # an old kernel, or a file system that cannot swap (NFS, ...)
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
+
+
 def _publish(result: Path, final: Path) -> None:
-    """old -> .old-PID, result -> final, then the old one goes: the name always holds a whole folder."""
+    """result <-> final in one step (the old folder then goes with the partial), else old -> .old-PID,
+    result -> final, then the old one goes: the name always holds a whole folder, or (killed between
+    those two renames, where the file system cannot swap) the next run puts the old one back."""
     fsync_tree(result)
-    if final.exists():
-        old = final.parent / f".{final.name}.old-{os.getpid()}"
-        final.rename(old)
+    if not os.path.lexists(final):
         result.rename(final)
+    elif not _exchange(result, final):
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        try:
+            final.rename(old)
+            result.rename(final)
+        except BaseException:  # an error, or SIGTERM / Ctrl+C, between the renames: the old one goes back
+            if os.path.lexists(old) and not os.path.lexists(final):
+                old.rename(final)
+            raise
         _fsync_path(final.parent, directory=True)
         shutil.rmtree(old, ignore_errors=True)
-    else:
-        result.rename(final)
-        _fsync_path(final.parent, directory=True)
+        return
+    _fsync_path(final.parent, directory=True)
 
 
 @contextlib.contextmanager
@@ -236,9 +255,9 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
     path = Path(path)
     if path.is_symlink():
         path = Path(os.path.realpath(path))
-    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.parent / f".{path.name}.partial-{os.getpid()}"
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else None
         with open(partial, "wb") as f:
             f.write(data)
