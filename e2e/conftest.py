@@ -23,6 +23,39 @@ from vibevoice_asr_web.serve import Server
 DEFAULT_AUDIO = ("hello.wav", "short.mp3", "thanks.opus", "numbers.flac", "weather.ogg")
 MAX_NEW_TOKENS = 56  # the tiny checkpoint's answers to these clips end (EOS) within 25-47 tokens
 
+# Label -> folder of the default run: the fitted tiny checkpoint's fp32 and int4 (every clip, to EOS),
+# then the random `alt` and `odd` configurations (models/BUILD.bazel), whose only job is to show the
+# browser other shapes: one clip and a few tokens each, compared by logits, and by tokens where the
+# first step's choice is clear (SHAPE_FOLDERS).
+DEFAULT_FOLDERS = {
+    "a0": "models/fp32",
+    "a1": "models/int4",
+    **{f"{v}_{d}": f"models/tiny_{v}_{d}" for v in ("alt", "odd") for d in ("fp32", "q4")},
+}
+SHAPE_FOLDERS = set(DEFAULT_FOLDERS) - {"a0", "a1"}
+SHAPE_AUDIO = ("hello.wav",)
+SHAPE_MAX_NEW_TOKENS = 6
+
+
+def chosen_folders() -> list[str]:
+    return [p.strip() for p in os.environ.get("VIBEVOICE_E2E_ARTIFACTS", "").split(",") if p.strip()]
+
+
+def chosen_audio() -> list[str]:
+    return [n.strip() for n in os.environ.get("VIBEVOICE_E2E_AUDIO", ",".join(DEFAULT_AUDIO)).split(",") if n.strip()]
+
+
+def folder_labels() -> list[str]:
+    """Known before the folders are: the tests are parametrized by these."""
+    return [f"a{i}" for i in range(len(chosen_folders()))] or list(DEFAULT_FOLDERS)
+
+
+def clips_of(label: str) -> list[str]:
+    audio = chosen_audio()
+    if label in SHAPE_FOLDERS and not chosen_folders():
+        return [n for n in SHAPE_AUDIO if n in audio] or audio[:1]
+    return audio
+
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 
@@ -44,21 +77,19 @@ def device(request) -> str:
 
 @pytest.fixture(scope="session")
 def artifact_folders() -> dict[str, Path]:
-    chosen = [p.strip() for p in os.environ.get("VIBEVOICE_E2E_ARTIFACTS", "").split(",") if p.strip()]
+    chosen = chosen_folders()
     if chosen:
         folders = [Path(p) for p in chosen]
         missing = [str(p) for p in folders if not (p / "config.json").is_file()]
         if missing:
             pytest.exit(f"VIBEVOICE_E2E_ARTIFACTS names folders without config.json: {', '.join(missing)}", returncode=1)
-    else:
-        folders = [runfiles.locate("models/fp32"), runfiles.locate("models/int4")]
-    return {f"a{index}": folder for index, folder in enumerate(folders)}
+        return {f"a{index}": folder for index, folder in enumerate(folders)}
+    return {label: runfiles.locate(path) for label, path in DEFAULT_FOLDERS.items()}
 
 
 @pytest.fixture(scope="session")
 def audio_files() -> list[Path]:
-    names = [n.strip() for n in os.environ.get("VIBEVOICE_E2E_AUDIO", ",".join(DEFAULT_AUDIO)).split(",") if n.strip()]
-    return [runfiles.locate("testdata/audio") / name for name in names]
+    return [runfiles.locate("testdata/audio") / name for name in chosen_audio()]
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +97,12 @@ def references(artifact_folders, audio_files) -> dict[str, dict]:
     """reference.json of every folder: per dtype present, per audio, ids, text and top-10 logits."""
     from vibevoice_asr_web.runtime import reference
 
+    audio = {clip.name: str(clip) for clip in audio_files}
     return {
-        label: reference.build(folder, [str(a) for a in audio_files], max_new_tokens=MAX_NEW_TOKENS)
+        label: reference.build(
+            folder, [audio[name] for name in clips_of(label)],
+            max_new_tokens=SHAPE_MAX_NEW_TOKENS if label in SHAPE_FOLDERS else MAX_NEW_TOKENS,
+        )
         for label, folder in artifact_folders.items()
     }
 

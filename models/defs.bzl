@@ -44,3 +44,37 @@ cli_output_dir = rule(
         "_cli": attr.label(default = "//python:cli", executable = True, cfg = "exec"),
     },
 )
+
+def tiny_shape_artifacts(name, variant):
+    """`NAME_checkpoint`, `NAME_fp32` and `NAME_q4` for the tiny configuration VARIANT (random weights).
+
+    They exist to show the browser other shapes than the default's (widths, depths, heads, chunk
+    length): the fp32 export is checked against PyTorch; q4 is not gated (random weights make near
+    ties that int4 flips), the e2e tests compare it with onnxruntime's own q4.
+    """
+    cli_output_dir(
+        name = name + "_checkpoint",
+        arguments = ["--output-dir", "{out}", "--variant", variant],
+        command = "make-tiny",
+    )
+    cli_output_dir(
+        name = name + "_fp32",
+        arguments = [
+            "--checkpoint",
+            "{checkpoint}",
+            "--output-dir",
+            "{out}",
+            "--quiet",
+            "--audio",
+            "$(location //testdata:audio/hello.wav)",
+        ],
+        command = "export",
+        data = ["//testdata:audio/hello.wav"],
+        input_dirs = {":%s_checkpoint" % name: "checkpoint"},
+    )
+    cli_output_dir(
+        name = name + "_q4",
+        arguments = ["--input-dir", "{fp32}", "--output-dir", "{out}", "--dtype", "q4", "--no-validate", "--quiet"],
+        command = "quantize",
+        input_dirs = {":%s_fp32" % name: "fp32"},
+    )

@@ -54,3 +54,86 @@ def write(path: str | Path, **kwargs) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(build(**kwargs), str(path))
     return path
+
+
+# --- single-Conv graphs (issue 14: onnxruntime-web's WebGPU Conv against onnxruntime CPU) ---
+
+CONV_INPUT_NAME = "x"
+CONV_OUTPUT_NAME = "y"
+
+
+def build_conv(
+    c_in: int,
+    c_out: int,
+    kernel: int,
+    stride: int = 1,
+    group: int = 1,
+    pads: tuple[int, int] = (0, 0),
+    dilation: int = 1,
+    length: int | str = "length",
+    bias: bool = True,
+    seed: int = 0,
+    opset: int = 18,
+) -> onnx.ModelProto:
+    """One 1-D Conv, X [batch_size, c_in, length] -> Y [batch_size, c_out, out_length].
+
+    Weights [c_out, c_in / group, kernel] and bias [c_out] are seeded normal draws scaled by
+    1/sqrt(fan_in), so outputs are O(1) and differences read as relative errors. `length` may be a
+    number (a static dim) or a name (a symbolic dim, as the exported encoder has).
+    """
+    if c_in % group or c_out % group:
+        raise ValueError(f"group {group} must divide c_in {c_in} and c_out {c_out}")
+    rng = np.random.default_rng(seed)
+    fan_in = (c_in // group) * kernel
+    weight = (rng.standard_normal((c_out, c_in // group, kernel)) / np.sqrt(fan_in)).astype(np.float32)
+    initializers = [numpy_helper.from_array(weight, "w")]
+    inputs = [CONV_INPUT_NAME, "w"]
+    if bias:
+        initializers.append(numpy_helper.from_array(rng.standard_normal(c_out).astype(np.float32), "b"))
+        inputs.append("b")
+    node = helper.make_node(
+        "Conv", inputs, [CONV_OUTPUT_NAME], name="conv",
+        kernel_shape=[kernel], strides=[stride], pads=list(pads), dilations=[dilation], group=group,
+    )
+    if isinstance(length, int):
+        out_length: int | str = (length + pads[0] + pads[1] - dilation * (kernel - 1) - 1) // stride + 1
+        if out_length < 1:
+            raise ValueError(f"length {length} is too short for kernel {kernel}, dilation {dilation}, pads {pads}")
+    else:
+        out_length = "out_length"
+    graph = helper.make_graph(
+        [node],
+        "conv_diagnostics",
+        [helper.make_tensor_value_info(CONV_INPUT_NAME, TensorProto.FLOAT, ["batch_size", c_in, length])],
+        [helper.make_tensor_value_info(CONV_OUTPUT_NAME, TensorProto.FLOAT, ["batch_size", c_out, out_length])],
+        initializer=initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = MAX_IR_VERSION
+    onnx.checker.check_model(model)
+    return model
+
+
+def write_conv(path: str | Path, **kwargs) -> Path:
+    """`build_conv(**kwargs)` saved at `path` (its folder is made)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(build_conv(**kwargs), str(path))
+    return path
+
+
+def encoder_conv_shapes(config: dict) -> list[tuple[int, int, int, int, int]]:
+    """Every distinct (C_in, C_out, kernel, stride, group) of both encoder towers of a VibeVoice-ASR
+    config, read off transformers' own modules (built on the meta device, so the real size is free)."""
+    import torch
+    from transformers import VibeVoiceAcousticTokenizerEncoderConfig, VibeVoiceAcousticTokenizerEncoderModel
+
+    shapes = set()
+    for tower in ("acoustic_tokenizer_encoder_config", "semantic_tokenizer_encoder_config"):
+        fields = {k: v for k, v in config[tower].items() if k != "model_type"}
+        with torch.device("meta"):
+            encoder = VibeVoiceAcousticTokenizerEncoderModel(VibeVoiceAcousticTokenizerEncoderConfig(**fields))
+        for module in encoder.modules():
+            if isinstance(module, torch.nn.Conv1d):
+                shapes.add((module.in_channels, module.out_channels, module.kernel_size[0], module.stride[0], module.groups))
+    return sorted(shapes)

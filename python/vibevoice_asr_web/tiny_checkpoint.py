@@ -95,6 +95,25 @@ TINY_VARIANTS: dict[str, dict[str, Any]] = {
         },
         "max_new_tokens": 256,
     },
+    # Widths that are not multiples of 4 (3 and 7 filters), an odd chunk of 5 hops, one KV head of
+    # size 32, and lm_head tied to the embedding: shapes the other two never show the browser.
+    "odd": {
+        "bpe_vocab_size": 700,
+        "vocab_multiple": 32,
+        "chunk_frames": 5,
+        "acoustic": {"hidden_size": 6, "num_filters": 3, "depths": [1, 1, 2, 1, 1, 1, 1]},
+        "semantic": {"hidden_size": 10, "num_filters": 7, "depths": [2, 1, 1, 1, 1, 1, 1]},
+        "text": {
+            "hidden_size": 64,
+            "intermediate_size": 96,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 2,
+            "num_key_value_heads": 1,
+            "max_position_embeddings": 4096,
+            "tie_word_embeddings": True,
+        },
+        "max_new_tokens": 256,
+    },
 }
 
 # Fixed across variants: the real model's values.
@@ -161,8 +180,7 @@ def build_tiny_config(variant: str = "default", tokenizer=None):
             raise AssertionError(f"hop length {enc.hop_length} != {HOP_LENGTH}")
     text = Qwen2Config(
         vocab_size=vocab_size,
-        **spec["text"],
-        **copy.deepcopy(_TEXT_COMMON),
+        **{**copy.deepcopy(_TEXT_COMMON), **spec["text"]},
         max_window_layers=spec["text"]["num_hidden_layers"],
         bos_token_id=ids[tb.EOS_TOKEN],
         eos_token_id=ids[tb.EOS_TOKEN],
@@ -225,7 +243,14 @@ def build_tiny_state_dict(config, seed: int, tokenizer_size: int) -> dict[str, A
         skeleton = VibeVoiceAsrForConditionalGeneration(config)
     shapes = {name: tuple(t.shape) for name, t in skeleton.state_dict().items()}
     hidden = config.text_config.hidden_size
-    return {name: _init_tensor(name, shape, seed, hidden, tokenizer_size) for name, shape in sorted(shapes.items())}
+    state = {name: _init_tensor(name, shape, seed, hidden, tokenizer_size) for name, shape in sorted(shapes.items())}
+    if config.text_config.tie_word_embeddings:
+        # transformers 5.23's VibeVoiceAsr keeps lm_head apart even then, so a tied checkpoint stores
+        # the same values twice (as Qwen2.5-1.5B's does); rows past the tokenizer stay zero.
+        embedding = state["model.language_model.embed_tokens.weight"]
+        embedding[tokenizer_size:] = 0.0
+        state["lm_head.weight"] = embedding.clone()
+    return state
 
 
 def _feature_extractor_config() -> dict[str, Any]:

@@ -17,6 +17,7 @@ import onnx_ir as ir
 import torch
 
 from vibevoice_asr_web.contract import MAX_IR_VERSION, GraphSpec
+from vibevoice_asr_web.export.conv_workaround import rewrite_webgpu_convs_ir
 
 OPSET = 18
 # The exporter notes at every export that torchvision (which we do not use) is missing.
@@ -57,6 +58,7 @@ def export(wrapper: torch.nn.Module, example_inputs: tuple[torch.Tensor, ...], s
         )
     model = program.model
     optimize_without_weights(model)
+    rewrite_webgpu_convs_ir(model)  # after the optimizer, which would fold its zero padding into the weights
     apply_contract(model, spec)
     strip_export_metadata(model)
     model.ir_version = MAX_IR_VERSION
