@@ -1,10 +1,10 @@
 """Audio -> transcript with onnxruntime alone: the reference pipeline the browser must match.
 
     transcriber = Transcriber("artifacts/fp32", dtype="fp32")
-    result = transcriber.transcribe(audio.prepare("speech.wav"), hotwords="VibeVoice")
+    result = transcriber.transcribe(transcriber.prepare("speech.wav"), hotwords="VibeVoice")
     result.transcript.segments, result.generation.token_ids, result.as_dict()
 
-Steps: the prepared 24 kHz clip is encoded in chunks with carried conv caches, the prompt is built
+Steps: the clip, prepared as the folder's preprocessor_config.json says (24 kHz, -25 dBFS), is encoded in chunks with carried conv caches, the prompt is built
 as the HF processor builds it, the audio frames replace its placeholder tokens, and greedy decoding
 with the KV cache runs until an EOS id of generation_config.json, max_new_tokens, or an endless
 repetition. Imports numpy, onnxruntime, tokenizers and jinja2 only (never torch or transformers).
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_asr_web.audio import PreparedAudio
+from vibevoice_asr_web.audio import FrontEnd, PreparedAudio, prepare
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.runtime import segments
@@ -117,6 +117,12 @@ class Transcriber:
         self.model = OnnxAsrModel(self.folder, dtype, providers=providers_for(device), verify=verify, progress=self.progress)
         self.prompt = PromptBuilder.from_folder(self.folder)
         self.settings = GenerationSettings.from_folder(self.folder, self.model.dims.eos_token_ids)
+        self.front = FrontEnd.from_folder(self.folder)
+        if self.front.hop_length != self.model.dims.hop_length:
+            raise UserError(
+                f"{self.folder / FrontEnd.FILE} pads to {self.front.hop_length} samples, but the encoders' hop is "
+                f"{self.model.dims.hop_length} (config.json): the files come from different models; export the artifacts again"
+            )
         audio_token = self.prompt.token_id(self.prompt.audio_token)
         if audio_token != self.model.dims.audio_token_id:
             raise UserError(
@@ -128,6 +134,10 @@ class Transcriber:
     @property
     def dtype(self) -> str:
         return self.model.dtype
+
+    def prepare(self, audio_file, sample_rate: int | None = None) -> PreparedAudio:
+        """A file, or an array with its rate, ready for this model (its folder's front-end settings)."""
+        return prepare(audio_file, sample_rate, self.front)
 
     def prompt_ids(self, audio: PreparedAudio, name: str = "audio", hotwords: str | None = None) -> list[int]:
         """The prompt, refused before any work when it leaves no room in the decoder's context to answer."""

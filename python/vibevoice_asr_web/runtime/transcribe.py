@@ -92,9 +92,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--format {args.format} holds the cues of one audio, but {len(args.audio)} AUDIO files were given: transcribe them one per call, or use --format json or text")
     check_output(args.output, args.audio, args.onnx_dir)
     clips = []
+    front = audio.FrontEnd.from_folder(args.onnx_dir)  # the folder's settings, as the browser reads them
     for path in args.audio:  # every file is checked before the model loads
         progress.status(f"reading {path}")
-        clips.append((path, audio.prepare(path)))
+        clips.append((path, audio.prepare(path, front=front)))
     progress.status(f"loading the {args.dtype} graphs of {args.onnx_dir}")
     transcriber = Transcriber(args.onnx_dir, args.dtype, args.device, progress, verify=args.verify)
     progress.done()
