@@ -7,7 +7,7 @@ WebVTT, text and JSON exports. python/tests/test_runtime_segments.py checks that
 them and web/test/parse.test.mjs that the browser library gives exactly the same. Run it again when
 the rules change on purpose, and commit the result:
 
-    PYTHONPATH=python python3 testdata/model_outputs/make_fixtures.py
+    PYTHONPATH=python python3 testdata/model_outputs/make_fixtures.py   (any Python with the runtime's dependencies)
 """
 
 from __future__ import annotations
