@@ -27,6 +27,15 @@ from vibevoice_asr_web.runtime.prompt import PromptBuilder
 from vibevoice_asr_web.runtime.sessions import OnnxAsrModel, providers_for
 
 
+# The cap on generated tokens when generation_config.json names none; the browser uses the same
+# (web/src/vibevoice/text/settings.ts, checked by testdata/model_outputs/). It is the real decoder's
+# context (32,768 positions, prompt and answer together), so the cap is never what cuts short an
+# answer that fits: decoding ends at an EOS, at the repetition guard, or when the context is full.
+# A smaller cap would truncate long audio silently; an hour already takes ~27k prompt tokens and
+# its transcript ~8k, so 8,192 sits right at the edge.
+DEFAULT_MAX_NEW_TOKENS = 32768
+
+
 @dataclass(frozen=True)
 class GenerationSettings:
     eos_token_ids: tuple[int, ...]
@@ -46,8 +55,9 @@ class GenerationSettings:
         eos_ids = tuple(eos) if isinstance(eos, list) else ((eos,) if isinstance(eos, int) else fallback_eos)
         if not eos_ids:
             raise UserError(f"neither {path} nor config.json names an eos_token_id: export the artifacts again")
-        limit = config.get("max_new_tokens") or config.get("max_length") or 32768
-        if not all(isinstance(i, int) and i >= 0 for i in eos_ids) or not isinstance(limit, int) or limit < 1:
+        limit = config.get("max_new_tokens")
+        limit = DEFAULT_MAX_NEW_TOKENS if limit is None else limit
+        if not all(isinstance(i, int) and i >= 0 for i in eos_ids) or not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise UserError(
                 f"{path} is malformed: expected integer token ids in eos_token_id and a positive max_new_tokens, found "
                 f"{eos!r} and {limit!r}; download or export the artifacts again"
@@ -93,7 +103,7 @@ class Transcription:
             "text": self.transcript.text,
             "segments": self.transcript.segments_as_dicts(),
             "parsed": self.transcript.parsed,
-            "complete": self.transcript.complete,
+            "truncated": self.transcript.truncated,
             "raw_text": self.answer,
             "prompt_ids": self.prompt_ids,
             "generated_ids": g.token_ids,

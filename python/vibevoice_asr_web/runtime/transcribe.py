@@ -22,6 +22,7 @@ EPILOG = """\
 output (stdout, or --output FILE, written atomically):
   json  one object per AUDIO: audio info, text, segments [{start, end, speaker, text}], parsed
         (false when the answer is not the model's JSON segment list: text is then the raw answer),
+        truncated (true when the list was cut off and only its complete segments were kept),
         raw_text, prompt_ids, generated_ids, stop_reason (eos | max_new_tokens | repetition),
         timings {load_s, encode_s, prefill_s, decode_s, decode_tokens_per_s, real_time_factor}.
         One AUDIO gives one object; several give a list of objects in the order given.
