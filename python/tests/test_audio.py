@@ -443,3 +443,24 @@ def test_importing_the_module_does_not_import_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_front_end_comes_from_the_artifact_folder(tmp_path, test_audio_dir):
+    """preprocessor_config.json's rate, hop and level, as the browser reads them; defaults where it is silent."""
+    import json
+
+    from vibevoice_asr_web.audio import FrontEnd
+
+    assert FrontEnd.from_folder(tmp_path) == FrontEnd()  # no file: the real model's 24 kHz, 3200, -25 dBFS
+    settings = {"sampling_rate": 16000, "pad_to_multiple_of": 320, "target_dB_FS": -20, "eps": 1e-6}
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps(settings))
+    front = FrontEnd.from_folder(tmp_path)
+    assert front == FrontEnd(sample_rate=16000, hop_length=320, target_dbfs=-20, eps=1e-6, normalize=True)
+    default, custom = prepare(test_audio_dir / "hello.wav"), prepare(test_audio_dir / "hello.wav", front=front)
+    assert abs(custom.duration - default.duration) < 1e-3 and len(custom.samples) % 320 == 0
+    assert custom.num_audio_tokens == -(-custom.num_samples // 320)
+    level = 20 * np.log10(np.sqrt(np.mean(np.square(custom.samples[: custom.num_samples], dtype=np.float64))))
+    assert abs(level - -20) < 0.1
+    (tmp_path / "preprocessor_config.json").write_text(json.dumps({**settings, "normalize_audio": False}))
+    raw = prepare(test_audio_dir / "hello.wav", front=FrontEnd.from_folder(tmp_path))
+    assert not np.allclose(raw.samples, custom.samples)

@@ -21,6 +21,7 @@ do. Only numpy, scipy and soundfile are imported: the runtime never loads torch.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import os
 import shutil
@@ -55,6 +56,48 @@ MAX_CHANNELS = 64
 
 SUPPORTED = "WAV, FLAC, Ogg Vorbis, Ogg Opus or MP3"
 CONVERT_HINT = "convert it with e.g. `ffmpeg -i INPUT -ac 1 -ar 24000 OUTPUT.wav`"
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """The feature extractor's settings, as an artifact folder's preprocessor_config.json gives them
+    (the browser reads the same file): rate, hop, target level, eps, and whether to normalise."""
+
+    sample_rate: int = SAMPLE_RATE
+    hop_length: int = HOP_LENGTH
+    target_dbfs: float = TARGET_DBFS
+    eps: float = EPS
+    normalize: bool = True
+
+    FILE = "preprocessor_config.json"
+
+    @classmethod
+    def from_folder(cls, folder: str | os.PathLike) -> "FrontEnd":
+        """The folder's settings; the feature extractor's defaults for a file or key it lacks."""
+        path = Path(folder) / cls.FILE
+        if not path.is_file():
+            return cls()
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise UserError(f"{path} is not valid JSON ({error}): download or export the artifacts again") from None
+        if not isinstance(config, dict):
+            raise UserError(f"{path} holds a JSON {type(config).__name__}, expected an object: export the artifacts again")
+        front = cls(
+            sample_rate=config.get("sampling_rate", SAMPLE_RATE),
+            hop_length=config.get("pad_to_multiple_of") or config.get("hop_length") or HOP_LENGTH,
+            target_dbfs=config.get("target_dB_FS", TARGET_DBFS),
+            eps=config.get("eps", EPS),
+            normalize=config.get("normalize_audio", True),
+        )
+        numbers_ok = all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in (front.sample_rate, front.hop_length))
+        levels_ok = all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (front.target_dbfs, front.eps))
+        if not (numbers_ok and levels_ok and front.eps > 0 and isinstance(front.normalize, bool)):
+            raise UserError(
+                f"{path} is malformed: expected a positive integer sampling_rate and hop_length, a finite target_dB_FS "
+                f"and a positive eps, found {front}; export the artifacts again"
+            )
+        return front
 
 
 @dataclass(frozen=True)
@@ -454,11 +497,13 @@ def _array_to_mono(audio) -> np.ndarray:
     return _to_mono(frames)
 
 
-def prepare(audio, sample_rate: int | None = None) -> PreparedAudio:
+def prepare(audio, sample_rate: int | None = None, front: FrontEnd = FrontEnd()) -> PreparedAudio:
     """A file path, or an array with its `sample_rate`, -> PreparedAudio for the encoders.
 
-    Mono (channels averaged), 24 kHz (polyphase resampling), normalised to -25 dBFS with the peak
-    guard, zero-padded to a multiple of 3200 samples. Raises UserError for bad or silent input.
+    Mono (channels averaged), resampled to `front.sample_rate` (polyphase), normalised to
+    `front.target_dbfs` with the peak guard, zero-padded to a multiple of `front.hop_length`; by default
+    the real model's 24 kHz, -25 dBFS and 3200, else what an artifact folder says (`FrontEnd.from_folder`).
+    Raises UserError for bad or silent input.
     """
     if isinstance(audio, (str, os.PathLike)):
         if sample_rate is not None:
@@ -472,20 +517,21 @@ def prepare(audio, sample_rate: int | None = None) -> PreparedAudio:
         rate = _check_rate(sample_rate)
         samples = _array_to_mono(audio)
         what = "the audio array"
-    x = resample(samples, rate, SAMPLE_RATE)
+    x = resample(samples, rate, front.sample_rate)
     rms = float(np.sqrt(np.mean(np.square(x, dtype=np.float64))))
-    if rms < EPS:
+    if rms < front.eps:
         level = "all zeros" if not np.any(x) else f"RMS level {20 * math.log10(rms):.0f} dBFS"
         raise UserError(
-            f"expected speech, but {what} is silent ({level}, {len(x) / SAMPLE_RATE:.2f} s): there is nothing to "
+            f"expected speech, but {what} is silent ({level}, {len(x) / front.sample_rate:.2f} s): there is nothing to "
             "transcribe. Check the recording (muted microphone, wrong input device or channel)."
         )
-    x = normalize(x)
+    if front.normalize:
+        x = normalize(x, front.target_dbfs, front.eps)
     n = len(x)
     return PreparedAudio(
-        samples=pad_to_hop(x),
+        samples=pad_to_hop(x, front.hop_length),
         num_samples=n,
-        num_audio_tokens=num_audio_tokens(n),
-        duration=duration_seconds(n),
+        num_audio_tokens=num_audio_tokens(n, front.hop_length),
+        duration=duration_seconds(n, front.sample_rate),
         source_sample_rate=rate,
     )

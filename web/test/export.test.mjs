@@ -11,29 +11,29 @@ const segments = [
 describe('subtitles', () => {
   it('writes SubRip', () => {
     assert.equal(
-      lib.toSrt(segments),
+      lib.toSrt(segments, 3670),
       '1\n00:00:00,000 --> 00:00:01,260\nSpeaker 0: Hello world.\n\n' +
         '2\n01:01:01,500 --> 01:01:02,001\nSpeaker 1: A <b> & c\nd\n\n' +
-        '3\n01:01:02,001 --> 01:01:04,001\nNo times.\n',
+        '3\n01:01:02,001 --> 01:01:10,000\nNo times.\n',
     );
   });
 
   it('writes WebVTT with voice spans and escaped text', () => {
     assert.equal(
-      lib.toVtt(segments),
-      'WEBVTT\n\n00:00:00.000 --> 00:00:01.260\n<v Speaker 0>Hello world.\n\n' +
-        '01:01:01.500 --> 01:01:02.001\n<v Speaker 1>A &lt;b&gt; &amp; c\nd\n\n' +
-        '01:01:02.001 --> 01:01:04.001\nNo times.\n',
+      lib.toVtt(segments, 3670),
+      'WEBVTT\n\n00:00:00.000 --> 00:00:01.260\n<v Speaker 0>Hello world.</v>\n\n' +
+        '01:01:01.500 --> 01:01:02.001\n<v Speaker 1>A &lt;b&gt; &amp; c\nd</v>\n\n' +
+        '01:01:02.001 --> 01:01:10.000\nNo times.\n',
     );
-    assert.equal(lib.toVtt([]), 'WEBVTT\n');
+    assert.equal(lib.toVtt([], 1), 'WEBVTT\n');
   });
 
-  it('fills missing or backwards ends from the next start', () => {
+  it('fills missing or backwards ends from the next start, else the end of the audio', () => {
     const cues = lib.toCues([
       { start: 1, end: null, speaker: 0, text: 'a' },
       { start: 4, end: 3, speaker: 0, text: 'b' },
-    ]);
-    assert.deepEqual(cues.map((c) => [c.start, c.end]), [[1, 4], [4, 6]]);
+    ], 9);
+    assert.deepEqual(cues.map((c) => [c.start, c.end]), [[1, 4], [4, 9]]);
   });
 
   it('formats timestamps', () => {
@@ -54,10 +54,11 @@ describe('JSON export', () => {
 
 describe('subtitles of an unparsed answer', () => {
   it('is one cue with the raw text', () => {
-  const cues = lib.subtitleSegments({ segments: [], rawText: ' not json ' }, 2.5);
-  assert.deepEqual(cues, [{ start: 0, end: 2.5, speaker: null, text: 'not json' }]);
-  assert.equal(lib.toSrt(cues), '1\n00:00:00,000 --> 00:00:02,500\nnot json\n');
-  const parsed = [{ start: 1, end: 2, speaker: 0, text: 'hi' }];
-  assert.equal(lib.subtitleSegments({ segments: parsed, rawText: 'x' }, 9), parsed);
-});
+    const cues = lib.subtitleSegments({ segments: [], parsed: false, text: ' not json ' }, 2.5);
+    assert.deepEqual(cues, [{ start: 0, end: 2.5, speaker: null, text: 'not json' }]);
+    assert.equal(lib.toSrt(cues, 2.5), '1\n00:00:00,000 --> 00:00:02,500\nnot json\n');
+    const parsed = [{ start: 1, end: 2, speaker: 0, text: 'hi' }];
+    assert.equal(lib.subtitleSegments({ segments: parsed, parsed: true, text: 'x' }, 9), parsed);
+    assert.deepEqual(lib.subtitleSegments({ segments: [], parsed: true, text: '' }, 9), []);
+  });
 });

@@ -1,8 +1,31 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { lib } from './helpers.mjs';
+import { lib, readRepoFile } from './helpers.mjs';
 
 const seg = (start, end, speaker, text) => ({ start, end, speaker, text });
+
+// The shared fixtures: raw answers and what the Python runtime makes of them
+// (testdata/model_outputs/make_fixtures.py); the browser must give exactly the same.
+const shared = JSON.parse(readRepoFile('testdata/model_outputs/model_outputs.json').toString('utf8'));
+
+describe('shared fixtures: the same segments, text, SRT, VTT and JSON as the Python runtime', () => {
+  for (const { name, raw, duration, expected } of shared.cases) {
+    it(name, () => {
+      const r = lib.parseTranscription(raw);
+      const { text, segments, parsed, truncated } = r;
+      assert.deepEqual({ text, segments, parsed, truncated }, { text: expected.text, segments: expected.segments, parsed: expected.parsed, truncated: expected.truncated });
+      const cues = lib.subtitleSegments(r, duration);
+      assert.equal(lib.toSrt(cues, duration), expected.srt);
+      assert.equal(lib.toVtt(cues, duration), expected.vtt);
+      assert.equal(lib.toText(r), expected.txt);
+      assert.equal(lib.toJson({ text, segments, parsed, truncated }), expected.json);
+    });
+  }
+
+  it('has one default max_new_tokens', () => {
+    assert.equal(lib.DEFAULT_MAX_NEW_TOKENS, shared.default_max_new_tokens);
+  });
+});
 
 describe('parseTranscription', () => {
   it('reads the JSON list the model writes, after the assistant label', () => {
@@ -63,5 +86,7 @@ describe('parseTranscription', () => {
     assert.equal(lib.parseSeconds('4.5s'), 4.5);
     assert.equal(lib.parseSeconds(Infinity), null);
     assert.equal(lib.parseSeconds('abc'), null);
+    assert.equal(lib.parseSeconds(-1), null);
+    assert.equal(lib.parseSeconds(true), null);
   });
 });

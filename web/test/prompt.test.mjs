@@ -72,6 +72,14 @@ describe('prompt text', () => {
     assert.throws(() => lib.readSettings({ config: { ...config, model_type: 'qwen2' }, tokenToId: () => null }), { code: 'bad-config' });
     assert.throws(() => lib.readSettings({ config: { ...config, acoustic_tokenizer_chunk_size: 1000 }, tokenToId: () => null }), { code: 'bad-config' });
   });
+
+  it("caps tokens at generation_config.json's max_new_tokens, else the shared default", () => {
+    const read = (generation) => lib.readSettings({ config, processor: processorConfig, generation, tokenToId: (t) => tokenizer.token_to_id(t) });
+    assert.equal(settings.maxNewTokens, lib.DEFAULT_MAX_NEW_TOKENS);
+    assert.equal(read({ eos_token_id: 600, max_new_tokens: 24 }).maxNewTokens, 24);
+    assert.equal(read({ eos_token_id: 600, max_new_tokens: null }).maxNewTokens, lib.DEFAULT_MAX_NEW_TOKENS);
+    for (const bad of ['many', 0, 2.5]) assert.throws(() => read({ eos_token_id: 600, max_new_tokens: bad }), { code: 'bad-config' });
+  });
 });
 
 describe('duration string', () => {

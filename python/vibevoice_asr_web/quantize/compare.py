@@ -135,9 +135,10 @@ def prompts(reference_dir: Path, audio_files: list[Path]) -> list[Prompt]:
     from vibevoice_asr_web.runtime.prompt import PromptBuilder
 
     builder = PromptBuilder.from_folder(reference_dir)
+    front = audio.FrontEnd.from_folder(reference_dir)
     result = []
     for path in audio_files:
-        prepared = audio.prepare(path)
+        prepared = audio.prepare(path, front=front)
         result.append(Prompt(Path(path).name, prepared.samples, builder.ids(prepared.num_audio_tokens, prepared.duration)))
     return result
 

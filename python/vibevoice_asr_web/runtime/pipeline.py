@@ -1,10 +1,10 @@
 """Audio -> transcript with onnxruntime alone: the reference pipeline the browser must match.
 
     transcriber = Transcriber("artifacts/fp32", dtype="fp32")
-    result = transcriber.transcribe(audio.prepare("speech.wav"), hotwords="VibeVoice")
+    result = transcriber.transcribe(transcriber.prepare("speech.wav"), hotwords="VibeVoice")
     result.transcript.segments, result.generation.token_ids, result.as_dict()
 
-Steps: the prepared 24 kHz clip is encoded in chunks with carried conv caches, the prompt is built
+Steps: the clip, prepared as the folder's preprocessor_config.json says (24 kHz, -25 dBFS), is encoded in chunks with carried conv caches, the prompt is built
 as the HF processor builds it, the audio frames replace its placeholder tokens, and greedy decoding
 with the KV cache runs until an EOS id of generation_config.json, max_new_tokens, or an endless
 repetition. Imports numpy, onnxruntime, tokenizers and jinja2 only (never torch or transformers).
@@ -18,13 +18,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_asr_web.audio import PreparedAudio
+from vibevoice_asr_web.audio import FrontEnd, PreparedAudio, prepare
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.runtime import segments
 from vibevoice_asr_web.runtime.generate import PREFILL_CHUNK_TOKENS, Generation, RepetitionGuard, greedy
 from vibevoice_asr_web.runtime.prompt import PromptBuilder
 from vibevoice_asr_web.runtime.sessions import OnnxAsrModel, providers_for
+
+
+# The cap on generated tokens when generation_config.json names none; the browser uses the same
+# (web/src/vibevoice/text/settings.ts, checked by testdata/model_outputs/). It is the real decoder's
+# context (32,768 positions, prompt and answer together), so the cap is never what cuts short an
+# answer that fits: decoding ends at an EOS, at the repetition guard, or when the context is full.
+# A smaller cap would truncate long audio silently; an hour already takes ~27k prompt tokens and
+# its transcript ~8k, so 8,192 sits right at the edge.
+DEFAULT_MAX_NEW_TOKENS = 32768
 
 
 @dataclass(frozen=True)
@@ -46,8 +55,9 @@ class GenerationSettings:
         eos_ids = tuple(eos) if isinstance(eos, list) else ((eos,) if isinstance(eos, int) else fallback_eos)
         if not eos_ids:
             raise UserError(f"neither {path} nor config.json names an eos_token_id: export the artifacts again")
-        limit = config.get("max_new_tokens") or config.get("max_length") or 32768
-        if not all(isinstance(i, int) and i >= 0 for i in eos_ids) or not isinstance(limit, int) or limit < 1:
+        limit = config.get("max_new_tokens")
+        limit = DEFAULT_MAX_NEW_TOKENS if limit is None else limit
+        if not all(isinstance(i, int) and i >= 0 for i in eos_ids) or not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
             raise UserError(
                 f"{path} is malformed: expected integer token ids in eos_token_id and a positive max_new_tokens, found "
                 f"{eos!r} and {limit!r}; download or export the artifacts again"
@@ -93,7 +103,7 @@ class Transcription:
             "text": self.transcript.text,
             "segments": self.transcript.segments_as_dicts(),
             "parsed": self.transcript.parsed,
-            "complete": self.transcript.complete,
+            "truncated": self.transcript.truncated,
             "raw_text": self.answer,
             "prompt_ids": self.prompt_ids,
             "generated_ids": g.token_ids,
@@ -117,6 +127,12 @@ class Transcriber:
         self.model = OnnxAsrModel(self.folder, dtype, providers=providers_for(device), verify=verify, progress=self.progress)
         self.prompt = PromptBuilder.from_folder(self.folder)
         self.settings = GenerationSettings.from_folder(self.folder, self.model.dims.eos_token_ids)
+        self.front = FrontEnd.from_folder(self.folder)
+        if self.front.hop_length != self.model.dims.hop_length:
+            raise UserError(
+                f"{self.folder / FrontEnd.FILE} pads to {self.front.hop_length} samples, but the encoders' hop is "
+                f"{self.model.dims.hop_length} (config.json): the files come from different models; export the artifacts again"
+            )
         audio_token = self.prompt.token_id(self.prompt.audio_token)
         if audio_token != self.model.dims.audio_token_id:
             raise UserError(
@@ -128,6 +144,10 @@ class Transcriber:
     @property
     def dtype(self) -> str:
         return self.model.dtype
+
+    def prepare(self, audio_file, sample_rate: int | None = None) -> PreparedAudio:
+        """A file, or an array with its rate, ready for this model (its folder's front-end settings)."""
+        return prepare(audio_file, sample_rate, self.front)
 
     def prompt_ids(self, audio: PreparedAudio, name: str = "audio", hotwords: str | None = None) -> list[int]:
         """The prompt, refused before any work when it leaves no room in the decoder's context to answer."""

@@ -46,7 +46,8 @@ def build(
     variants = variants_present(onnx_dir)
     if not variants:
         raise UserError(f"{onnx_dir}/onnx holds no complete set of graphs (audio_encoder, embed_tokens, decoder_model_merged): export them first")
-    clips = [(Path(path), audio.prepare(path)) for path in audio_files]
+    front = audio.FrontEnd.from_folder(onnx_dir)
+    clips = [(Path(path), audio.prepare(path, front=front)) for path in audio_files]
     files = manifest.read(onnx_dir)["files"]
     guard = RepetitionGuard()
     report = {"format": FORMAT, "hotwords": hotwords, "repetition_guard": asdict(guard), "top_k": TOP_K, "variants": {}}

@@ -22,6 +22,7 @@ EPILOG = """\
 output (stdout, or --output FILE, written atomically):
   json  one object per AUDIO: audio info, text, segments [{start, end, speaker, text}], parsed
         (false when the answer is not the model's JSON segment list: text is then the raw answer),
+        truncated (true when the list was cut off and only its complete segments were kept),
         raw_text, prompt_ids, generated_ids, stop_reason (eos | max_new_tokens | repetition),
         timings {load_s, encode_s, prefill_s, decode_s, decode_tokens_per_s, real_time_factor}.
         One AUDIO gives one object; several give a list of objects in the order given.
@@ -92,9 +93,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--format {args.format} holds the cues of one audio, but {len(args.audio)} AUDIO files were given: transcribe them one per call, or use --format json or text")
     check_output(args.output, args.audio, args.onnx_dir)
     clips = []
+    front = audio.FrontEnd.from_folder(args.onnx_dir)  # the folder's settings, as the browser reads them
     for path in args.audio:  # every file is checked before the model loads
         progress.status(f"reading {path}")
-        clips.append((path, audio.prepare(path)))
+        clips.append((path, audio.prepare(path, front=front)))
     progress.status(f"loading the {args.dtype} graphs of {args.onnx_dir}")
     transcriber = Transcriber(args.onnx_dir, args.dtype, args.device, progress, verify=args.verify)
     progress.done()

@@ -34,8 +34,8 @@ export class ResultView {
   ) {
     byId('copy-button').addEventListener('click', () => void this.copy());
     byId('download-json').addEventListener('click', () => this.save('json', 'application/json', (r) => exportJson(r, this.sourceName)));
-    byId('download-srt').addEventListener('click', () => this.save('srt', 'application/x-subrip', (r) => toSrt(subtitleSegments(r, r.audio.durationS))));
-    byId('download-vtt').addEventListener('click', () => this.save('vtt', 'text/vtt', (r) => toVtt(subtitleSegments(r, r.audio.durationS))));
+    byId('download-srt').addEventListener('click', () => this.save('srt', 'application/x-subrip', (r) => toSrt(subtitleSegments(r, r.audio.durationS), r.audio.durationS)));
+    byId('download-vtt').addEventListener('click', () => this.save('vtt', 'text/vtt', (r) => toVtt(subtitleSegments(r, r.audio.durationS), r.audio.durationS)));
   }
 
   hide(): void {

@@ -10,9 +10,9 @@ export { decodeAudioBytes, loadAudio, type AudioSource, type DecodeInfo, type Ra
 export type { DecodedAudio } from './audio/types';
 export { formatFixed2 } from './text/duration';
 export { buildPrompt, expandPrompt, transcriptionMessages, type ChatMessage, type Prompt, type PromptSettings, type PromptTokenizer } from './text/prompt';
-export { readSettings, type ModelSettings } from './text/settings';
+export { DEFAULT_MAX_NEW_TOKENS, readSettings, type ModelSettings } from './text/settings';
 export { cleanOutput, parseSeconds, parseTranscription, type ParsedTranscript, type Segment } from './output/parse';
-export { formatTimestamp, subtitleSegments, toCues, toJson, toSrt, toVtt, type Cue } from './output/export';
+export { formatTimestamp, subtitleSegments, toCues, toJson, toSrt, toText, toVtt, type Cue } from './output/export';
 export { RepetitionGuard, type RepetitionGuardOptions } from './generation/repetition';
 export { topK, type TopLogits } from './generation/topk';
 export { PREFILL_CHUNK_TOKENS, checkPrefillChunkTokens, prefillChunks, prefillRowLimit, sliceRows, type PrefillChunk } from './generation/prefill';

@@ -3,7 +3,7 @@
 //   import { VibeVoiceASR, toSrt } from './vibevoice';
 //   const asr = await VibeVoiceASR.load('models/', { device: 'auto', dtype: 'auto', onProgress });
 //   const result = await asr.transcribe(file, { hotwords: 'Alice, Bob', maxNewTokens: 2048, onToken });
-//   result.segments; result.text; toSrt(result.segments);
+//   result.segments; result.text; toSrt(subtitleSegments(result, result.audio.durationS), result.audio.durationS);
 export * from './core';
 export { VibeVoiceASR } from './asr';
 export type { LoadOptions, LoadProgress, ModelInspection, StopReason, Timings, TranscribeOptions, TranscribeStage, TranscriptionResult } from './asr';

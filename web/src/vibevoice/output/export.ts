@@ -1,9 +1,9 @@
-// Subtitles and JSON from segments. Missing times are filled in so every cue is well-formed: a
-// missing start follows the previous cue, a missing (or non-increasing) end runs to the next start
-// or lasts DEFAULT_CUE_SECONDS.
+// Subtitles, text and JSON from segments: the same bytes as the Python runtime's exporters
+// (python/vibevoice_asr_web/runtime/formats.py), held to it by the shared fixtures in
+// testdata/model_outputs/. Missing times are filled in so every cue is well-formed: a missing start
+// is the previous cue's end (or 0); a missing end, or one not after its start, is the next later
+// start, else the end of the audio (not an invented fixed length; formats.py says why).
 import type { Segment } from './parse';
-
-export const DEFAULT_CUE_SECONDS = 2;
 
 export interface Cue {
   start: number;
@@ -12,16 +12,16 @@ export interface Cue {
   text: string;
 }
 
-/** Segments with every start and end filled in, in order. */
-export function toCues(segments: Segment[]): Cue[] {
+/** Segments with every start and end filled in, in order; `durationS` ends a cue nothing else ends. */
+export function toCues(segments: Segment[], durationS: number): Cue[] {
   const cues: Cue[] = [];
   let previousEnd = 0;
   segments.forEach((segment, i) => {
-    const start = Math.max(0, segment.start ?? previousEnd);
-    let end = segment.end ?? NaN;
-    if (!(end > start)) {
+    const start = segment.start ?? previousEnd;
+    let end = segment.end;
+    if (end === null || !(end > start)) {
       const next = segments.slice(i + 1).find((s) => s.start !== null && s.start > start)?.start;
-      end = next ?? start + DEFAULT_CUE_SECONDS;
+      end = next ?? Math.max(durationS, start);
     }
     cues.push({ start, end, speaker: segment.speaker, text: segment.text });
     previousEnd = end;
@@ -31,16 +31,17 @@ export function toCues(segments: Segment[]): Cue[] {
 
 /**
  * The segments subtitles show: the parsed ones, or, when the answer was not the model's segment
- * list, one cue spanning the audio with the raw text (as the Python runtime does).
+ * list, one cue spanning the audio with its text (as the Python runtime does).
  */
-export function subtitleSegments(result: { segments: Segment[]; rawText: string }, durationS: number): Segment[] {
-  if (result.segments.length > 0 || !result.rawText.trim()) return result.segments;
-  return [{ start: 0, end: Math.max(durationS, 0.001), speaker: null, text: result.rawText.trim() }];
+export function subtitleSegments(result: { segments: Segment[]; parsed: boolean; text: string }, durationS: number): Segment[] {
+  if (result.parsed) return result.segments;
+  const text = result.text.trim();
+  return text ? [{ start: 0, end: durationS, speaker: null, text }] : [];
 }
 
-/** "HH:MM:SS,mmm" (SRT) or "HH:MM:SS.mmm" (WebVTT). */
+/** "HH:MM:SS,mmm" (SRT) or "HH:MM:SS.mmm" (WebVTT), to the nearest millisecond (halves up). */
 export function formatTimestamp(seconds: number, separator: ',' | '.'): string {
-  const totalMs = Math.max(0, Math.round(seconds * 1000));
+  const totalMs = Math.max(0, Math.floor(seconds * 1000 + 0.5));
   const ms = totalMs % 1000;
   const s = Math.floor(totalMs / 1000) % 60;
   const m = Math.floor(totalMs / 60000) % 60;
@@ -54,13 +55,22 @@ export function speakerLabel(speaker: number | string | null): string | null {
   return typeof speaker === 'number' ? `Speaker ${speaker}` : speaker;
 }
 
+/** Cue text without blank lines (a blank line ends a cue in both formats). */
+function lines(text: string): string {
+  return text
+    .split(/\r\n|[\r\n]/)
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join('\n');
+}
+
 /** SubRip subtitles; the speaker prefixes each cue ("Speaker 0: ..."). */
-export function toSrt(segments: Segment[]): string {
-  return toCues(segments)
+export function toSrt(segments: Segment[], durationS: number): string {
+  return toCues(segments, durationS)
     .map((cue, i) => {
       const label = speakerLabel(cue.speaker);
-      const text = (label ? `${label}: ${cue.text}` : cue.text).replace(/\n{2,}/g, '\n');
-      return `${i + 1}\n${formatTimestamp(cue.start, ',')} --> ${formatTimestamp(cue.end, ',')}\n${text}\n`;
+      const prefix = label ? `${label}: ` : '';
+      return `${i + 1}\n${formatTimestamp(cue.start, ',')} --> ${formatTimestamp(cue.end, ',')}\n${prefix}${lines(cue.text)}\n`;
     })
     .join('\n');
 }
@@ -69,15 +79,20 @@ function escapeVtt(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-/** WebVTT subtitles; the speaker is a voice span ("<v Speaker 0>..."). */
-export function toVtt(segments: Segment[]): string {
-  const cues = toCues(segments).map((cue) => {
+/** WebVTT subtitles; the speaker is a voice span ("<v Speaker 0>...</v>"). */
+export function toVtt(segments: Segment[], durationS: number): string {
+  const cues = toCues(segments, durationS).map((cue) => {
     const label = speakerLabel(cue.speaker);
-    const text = escapeVtt(cue.text.replace(/\n{2,}/g, '\n').replace(/-->/g, '->'));
-    const body = label ? `<v ${escapeVtt(label)}>${text}` : text;
+    const text = escapeVtt(lines(cue.text));
+    const body = label ? `<v ${escapeVtt(label)}>${text}</v>` : text;
     return `${formatTimestamp(cue.start, '.')} --> ${formatTimestamp(cue.end, '.')}\n${body}\n`;
   });
   return ['WEBVTT\n', ...cues].join('\n');
+}
+
+/** The plain-text download: the transcript and a final newline. */
+export function toText(transcript: { text: string }): string {
+  return `${transcript.text.trim()}\n`;
 }
 
 export interface TranscriptJson {

@@ -1,7 +1,10 @@
 // VibeVoice-ASR's output -> segments. The model writes a JSON list of
-// {"Start": s, "End": s, "Speaker": n, "Content": text}; the prompt's spellings ("Start time",
-// "End time", "Speaker ID") are accepted too. A cut-off list keeps its complete segments; anything
-// else comes back as raw text with `parsed: false`. Never throws.
+// {"Start": s, "End": s, "Speaker": n, "Content": text}. The rules are the Python runtime's
+// (python/vibevoice_asr_web/runtime/segments.py, which lists them), rule for rule, and the shared
+// fixtures in testdata/model_outputs/ hold both to the same segments: chat markup and code fences
+// dropped, a bare object accepted, keys in any casing and the prompt's spellings ("Start time",
+// "Speaker ID"), clock times, an unreadable or negative time left null. A cut-off list keeps its
+// complete segments; anything else comes back as the cleaned text with `parsed: false`. Never throws.
 import { scanJsonArray } from './json_scan';
 
 export interface Segment {
@@ -41,19 +44,21 @@ function field(record: Record<string, unknown>, names: string[]): unknown {
   return undefined;
 }
 
-/** Seconds from a number, "12.5", "01:02.5" or "1:02:03.25"; null otherwise. */
+/** Seconds from a number, "12.5", "4.5s", "01:02.5" or "1:02:03,25"; null otherwise (or when negative). */
 export function parseSeconds(value: unknown): number | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value !== 'string') return null;
-  const s = value.trim().replace(/s$/i, '');
-  if (/^[+-]?(\d+(\.\d*)?|\.\d+)$/.test(s)) return Number(s);
-  const clock = /^(?:(\d+):)?(\d{1,2}):(\d{1,2}(?:[.,]\d+)?)$/.exec(s);
-  if (clock) return Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3].replace(',', '.'));
-  return null;
+  let result: number | null = null;
+  if (typeof value === 'number') result = value;
+  else if (typeof value === 'string') {
+    const s = value.trim().replace(/s$/i, '');
+    const clock = /^(?:([0-9]+):)?([0-9]{1,2}):([0-9]{1,2}(?:[.,][0-9]+)?)$/.exec(s);
+    if (/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(s)) result = Number(s);
+    else if (clock) result = Number(clock[1] ?? 0) * 3600 + Number(clock[2]) * 60 + Number(clock[3].replace(',', '.'));
+  }
+  return result !== null && Number.isFinite(result) && result >= 0 ? result : null;
 }
 
 function parseSpeaker(value: unknown): number | string | null {
-  if (typeof value === 'number' && Number.isFinite(value)) return value;
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
   if (typeof value === 'string') {
     const s = value.trim();
     if (/^\d+$/.test(s)) return Number(s);
@@ -75,13 +80,12 @@ function toSegment(value: unknown): Segment | null {
   };
 }
 
-/** The model output without chat markup: role label, special tokens, code fences. */
+/** The model output without chat markup: special tokens, an `assistant` first line, a code fence. */
 export function cleanOutput(raw: string): string {
   let t = raw.replace(/<\|(?:im_start|im_end|endoftext)\|>/g, '').trim();
-  t = t.replace(/^assistant\b\s*/i, '');
+  t = t.replace(/^assistant[ \t]*(?:\n|$)/, '').trim();
   const fence = /^```[a-z]*\s*([\s\S]*?)\s*(?:```\s*)?$/i.exec(t);
-  if (fence) t = fence[1];
-  return t.trim();
+  return (fence ? fence[1] : t).trim();
 }
 
 /** Parses VibeVoice-ASR output into segments; never throws. */
@@ -95,7 +99,7 @@ export function parseTranscription(raw: string): ParsedTranscript {
     if (cleaned.startsWith('[')) {
       ({ values, complete } = scanJsonArray(cleaned, 0));
     } else if (cleaned.startsWith('{')) {
-      ({ values, complete } = scanJsonArray(`[${cleaned}`, 0)); // a bare object (or a list without its '[')
+      ({ values, complete } = scanJsonArray(`[${cleaned}`, 0)); // a bare object, or a list without its '['
       complete = complete || values.length > 0;
     } else {
       return unparsed;

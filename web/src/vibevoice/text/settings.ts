@@ -39,6 +39,21 @@ function ids(value: unknown): number[] {
 
 export const DEFAULT_CHUNK_SIZE = 1_440_000;
 
+// The cap on generated tokens when generation_config.json names none: the Python runtime's
+// DEFAULT_MAX_NEW_TOKENS (runtime/pipeline.py, which says why it is the decoder's whole context),
+// checked against it by testdata/model_outputs/.
+export const DEFAULT_MAX_NEW_TOKENS = 32768;
+
+/** generation_config.json's max_new_tokens, or the default; a value that is not a positive integer is refused. */
+function maxNewTokens(generation: Json | null | undefined): number {
+  const value = generation?.max_new_tokens;
+  if (value === undefined || value === null) return DEFAULT_MAX_NEW_TOKENS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new VibeVoiceError('bad-config', `generation_config.json's max_new_tokens is ${JSON.stringify(value)}; expected a positive integer.`);
+  }
+  return value;
+}
+
 /** Throws unless config.json describes VibeVoice-ASR. */
 export function checkModelType(config: Json): void {
   if (config.model_type !== 'vibevoice_asr') {
@@ -81,5 +96,5 @@ export function readSettings({ config, preprocessor, processor, generation, toke
   let eosTokenIds = ids(generation?.eos_token_id);
   if (!eosTokenIds.length) eosTokenIds = ids(config.eos_token_id ?? textConfig.eos_token_id);
   if (!eosTokenIds.length) throw new VibeVoiceError('bad-config', 'No eos_token_id in generation_config.json or config.json.');
-  return { frontEnd, prompt, chunkSize, eosTokenIds, maxNewTokens: num(generation?.max_new_tokens, 8192) };
+  return { frontEnd, prompt, chunkSize, eosTokenIds, maxNewTokens: maxNewTokens(generation) };
 }
