@@ -9,16 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vibevoice_asr_web import contract, runfiles
+from vibevoice_asr_web import contract
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.parity import Comparison, compare, format_table
+from vibevoice_asr_web.parity import Comparison, compare, default_audio, format_table
+from vibevoice_asr_web.parity.thresholds import CHUNKED_MAX_ABS, FP32_MIN_COSINE
 from vibevoice_asr_web.progress import Progress
 
-FP32_MIN_COSINE = 0.99999
-CHUNKED_MAX_ABS = 1e-5  # chunked encoding with carried caches vs one pass
 DECODE_STEPS = 5
 TRANSCRIBE_TOKENS = 48
-DEFAULT_AUDIO = ("testdata/audio/hello.wav", "testdata/audio/long_story.wav")
 
 
 @dataclass
@@ -152,10 +150,6 @@ def check_transcription(model, onnx, checkpoint: Path, audio_path: Path) -> dict
     }
 
 
-def default_audio() -> list[Path]:
-    return [runfiles.locate(p) for p in DEFAULT_AUDIO]
-
-
 def against_pytorch(folder: Path, model, checkpoint: Path, audio_files=None, progress: Progress | None = None, seed: int = 0) -> ValidationReport:
     from vibevoice_asr_web.runtime.sessions import OnnxAsrModel
 
@@ -219,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_against_pytorch(args: argparse.Namespace, folder: Path, info: dict, progress: Progress) -> bool:
     from vibevoice_asr_web import checkpoint_source
-    from vibevoice_asr_web.export.command import load_model
+    from vibevoice_asr_web.checkpoint_model import load_model
 
     checkpoint = args.checkpoint
     recorded = info.get("source") if isinstance(info.get("source"), dict) else {}

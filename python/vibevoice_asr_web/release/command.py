@@ -167,7 +167,7 @@ def dry_run_listing(folder: Path, repo_id: str, card: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vibevoice_asr_web.export.validate import default_audio
+    from vibevoice_asr_web.parity import default_audio
     from vibevoice_asr_web.release import build, card, gates, hub, stage
     from vibevoice_asr_web.release.state import locked
 
