@@ -180,3 +180,26 @@ def test_the_walk_sees_imports_inside_functions(tmp_path):
     graph = import_graph(package, "pkg")
     assert graph["pkg.a"] == {"pkg.sub.b": 2} and graph["pkg.sub.b"] == {"pkg.c": 3} and graph["pkg.c"] == {"pkg.a": 1}
     assert cycles(graph) == [["pkg.a", "pkg.sub.b", "pkg.c", "pkg.a"]]
+
+
+# The artifact's numbers and the parity gates, each written once (contract.py, parity/thresholds.py)
+# and imported everywhere else. make-synthetic's 2 GB is its safetensors shard size, another quantity.
+HOMES = {
+    3200: ("contract",),  # the hop (contract.HOP_LENGTH, the product of DOWNSAMPLING_RATIOS)
+    1_440_000: ("contract",),  # ENCODER_CHUNK_SIZE
+    2_000_000_000: ("contract", "synthetic"),  # MAX_CHUNK_BYTES
+    0.99999: ("parity.thresholds",),  # FP32_MIN_COSINE
+    0.999: ("parity.thresholds",),  # FP16_MIN_COSINE
+    0.95: ("parity.thresholds",),  # MIN_TOP1
+}
+
+
+def test_each_constant_is_written_in_one_place():
+    misplaced = []
+    for name, path in modules().items():
+        relative = name[len(PACKAGE) + 1:]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            value = node.value if isinstance(node, ast.Constant) else None
+            if type(value) in (int, float) and value in HOMES and relative not in HOMES[value]:
+                misplaced.append(f"{relative}:{node.lineno}: {value} (import it from {HOMES[value][0]})")
+    assert not misplaced, "\n".join(misplaced)
