@@ -56,6 +56,13 @@ def onnx_file_name(graph: str, dtype: str) -> str:
     return f"{graph}{DTYPE_SUFFIX[canonical_dtype(dtype)]}.onnx"
 
 
+def eos_token_ids(value, fallback: tuple[int, ...] = ()) -> tuple:
+    """An `eos_token_id` as configs write it (one id, a list of ids, or none) as a tuple; `fallback` for none."""
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return tuple(fallback) if value is None else (value,)
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     name: str
@@ -172,8 +179,7 @@ class ModelDims:
         heads = text["num_attention_heads"]
         head_dim = text.get("head_dim") or text["hidden_size"] // heads
         hop = math.prod(acoustic.get("downsampling_ratios", DOWNSAMPLING_RATIOS))
-        eos = config.get("eos_token_id", text.get("eos_token_id"))
-        eos_ids = tuple(eos) if isinstance(eos, list) else ((eos,) if eos is not None else ())
+        eos_ids = eos_token_ids(config.get("eos_token_id", text.get("eos_token_id")))
         return cls(
             hidden_size=text["hidden_size"],
             num_layers=text["num_hidden_layers"],

@@ -142,7 +142,7 @@ def check_transcription(model, onnx, checkpoint: Path, audio_path: Path) -> dict
     reference = generated[0, len(prompt_ids):].tolist()
     features = onnx.encode_audio(inputs["input_values"][0, 0].numpy())
     embeds = onnx.prompt_embeddings(prompt_ids, features)
-    eos = tuple(model.generation_config.eos_token_id if isinstance(model.generation_config.eos_token_id, list) else [model.generation_config.eos_token_id])
+    eos = contract.eos_token_ids(model.generation_config.eos_token_id)
     result = greedy(onnx, embeds, eos, TRANSCRIBE_TOKENS, guard=None)
     return {
         "audio": audio_path.name, "onnx": result.token_ids, "reference": reference,
