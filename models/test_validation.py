@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 
 from vibevoice_asr_web import cli, runfiles
+from vibevoice_asr_web.parity.thresholds import FP32_MIN_COSINE
 
 
 def _validate(folder, capsys, *extra) -> tuple[int, str, str]:
@@ -34,7 +35,7 @@ def test_manifest_records_parity_and_every_file():
     parity = manifest["parity"]["fp32"]
     assert parity["passed"] and parity["greedy_tokens_equal"]
     for graph in ("audio_encoder", "embed_tokens", "decoder_model_merged"):
-        assert parity["graphs"][graph]["min_cosine"] >= 0.99999
+        assert parity["graphs"][graph]["min_cosine"] >= FP32_MIN_COSINE
     on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()} - {"manifest.json"}
     assert set(manifest["files"]) == on_disk
 

@@ -15,7 +15,7 @@ HOTWORDS = (None, "Names: Zoë, Łukasz\nTopic: weather")
 def torch_model(tiny_checkpoint):
     from transformers import VibeVoiceAsrProcessor
 
-    from vibevoice_asr_web.export.command import load_model
+    from vibevoice_asr_web.checkpoint_model import load_model
 
     return load_model(tiny_checkpoint), VibeVoiceAsrProcessor.from_pretrained(tiny_checkpoint)
 

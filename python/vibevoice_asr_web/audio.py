@@ -41,7 +41,7 @@ from vibevoice_asr_web.errors import UserError
 SAMPLE_RATE = contract.SAMPLE_RATE
 """The rate the acoustic and semantic tokenizers' encoders run at."""
 
-HOP_LENGTH = 3200
+HOP_LENGTH = contract.HOP_LENGTH
 """Samples per audio token: the product of the encoders' downsampling ratios (2*2*4*5*5*8)."""
 
 TARGET_DBFS = -25.0

@@ -24,9 +24,12 @@ DECODER = "decoder_model_merged"
 GRAPH_NAMES = (AUDIO_ENCODER, EMBED_TOKENS, DECODER)
 
 SAMPLE_RATE = 24_000
+DOWNSAMPLING_RATIOS = (2, 2, 4, 5, 5, 8)  # the audio encoders' strides (the real model's; a config may say otherwise)
+HOP_LENGTH = math.prod(DOWNSAMPLING_RATIOS)  # 3200 samples per audio token
+ENCODER_CHUNK_SIZE = 1_440_000  # samples per audio_encoder call (60 s), unless config.json says otherwise
 MAX_IR_VERSION = 10  # onnxruntime-node 1.30 (Transformers.js in Node) rejects newer IR versions
 GPU_BUFFER_BYTES = 1 << 30  # one WebGPU buffer (maxBufferSize) on SwiftShader and many real adapters
-TOWERS = ("acoustic", "semantic")
+MAX_CHUNK_BYTES = 2_000_000_000  # one .onnx_data chunk: what one browser ArrayBuffer should hold
 
 # Element type of a tensor: "activation" follows the variant (float32, or float16 for fp16/q4f16).
 DType = Literal["activation", "float32", "int64"]
@@ -53,6 +56,13 @@ def onnx_file_name(graph: str, dtype: str) -> str:
     return f"{graph}{DTYPE_SUFFIX[canonical_dtype(dtype)]}.onnx"
 
 
+def eos_token_ids(value, fallback: tuple[int, ...] = ()) -> tuple:
+    """An `eos_token_id` as configs write it (one id, a list of ids, or none) as a tuple; `fallback` for none."""
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    return tuple(fallback) if value is None else (value,)
+
+
 @dataclass(frozen=True)
 class TensorSpec:
     name: str
@@ -61,10 +71,6 @@ class TensorSpec:
 
     def element_type(self, variant: str) -> str:
         return activation_type(variant) if self.dtype == "activation" else self.dtype
-
-    def concrete_shape(self, **dims: int) -> tuple[int, ...]:
-        """The shape with its symbolic dims filled in from `dims`."""
-        return tuple(d if isinstance(d, int) else dims[d] for d in self.shape)
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,7 @@ def encoder_conv_caches(tower: str, encoder_config: dict) -> list[ConvCache]:
     """
     filters = encoder_config.get("num_filters", 32)
     kernel = encoder_config.get("kernel_size", 7)
-    ratios = list(encoder_config.get("downsampling_ratios", [2, 2, 4, 5, 5, 8]))
+    ratios = list(encoder_config.get("downsampling_ratios", DOWNSAMPLING_RATIOS))
     depths = list(encoder_config.get("depths", [3, 3, 3, 3, 3, 3, 8]))
     channels_in = encoder_config.get("channels", 1)
     if len(depths) != len(ratios) + 1:
@@ -172,9 +178,8 @@ class ModelDims:
         semantic = config.get("semantic_tokenizer_encoder_config", {})
         heads = text["num_attention_heads"]
         head_dim = text.get("head_dim") or text["hidden_size"] // heads
-        hop = math.prod(acoustic.get("downsampling_ratios", [2, 2, 4, 5, 5, 8]))
-        eos = config.get("eos_token_id", text.get("eos_token_id"))
-        eos_ids = tuple(eos) if isinstance(eos, list) else ((eos,) if eos is not None else ())
+        hop = math.prod(acoustic.get("downsampling_ratios", DOWNSAMPLING_RATIOS))
+        eos_ids = eos_token_ids(config.get("eos_token_id", text.get("eos_token_id")))
         return cls(
             hidden_size=text["hidden_size"],
             num_layers=text["num_hidden_layers"],
@@ -183,7 +188,7 @@ class ModelDims:
             head_dim=head_dim,
             vocab_size=text["vocab_size"],
             hop_length=hop,
-            chunk_size=config.get("acoustic_tokenizer_chunk_size", 1_440_000),
+            chunk_size=config.get("acoustic_tokenizer_chunk_size", ENCODER_CHUNK_SIZE),
             audio_token_id=config.get("audio_token_id", 151648),
             audio_bos_token_id=config.get("audio_bos_token_id", 151646),
             audio_eos_token_id=config.get("audio_eos_token_id", 151647),

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import onnx_ir as ir
 
+from vibevoice_asr_web.contract import MAX_CHUNK_BYTES
 from vibevoice_asr_web.errors import UserError
 
-MAX_CHUNK_BYTES = 2_000_000_000
 INLINE_LIMIT_BYTES = 1024  # scalars and shape constants stay in the graph file
 ALIGNMENT = 64
 

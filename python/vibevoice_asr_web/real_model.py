@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+from vibevoice_asr_web import contract
+
 QWEN25_SPECIAL_IDS = {
     "<|endoftext|>": 151643,
     "<|im_start|>": 151644,
@@ -20,7 +22,7 @@ _ENCODER = {
     "channels": 1,
     "num_filters": 32,
     "kernel_size": 7,
-    "downsampling_ratios": [2, 2, 4, 5, 5, 8],
+    "downsampling_ratios": list(contract.DOWNSAMPLING_RATIOS),
     "depths": [3, 3, 3, 3, 3, 3, 8],
     "ffn_expansion": 4,
     "hidden_act": "gelu",
@@ -35,7 +37,7 @@ REAL_CONFIG = {
     "audio_token_id": 151648,
     "audio_bos_token_id": 151646,
     "audio_eos_token_id": 151647,
-    "acoustic_tokenizer_chunk_size": 1_440_000,
+    "acoustic_tokenizer_chunk_size": contract.ENCODER_CHUNK_SIZE,
     "acoustic_tokenizer_encoder_config": {**_ENCODER, "hidden_size": 64},
     "semantic_tokenizer_encoder_config": {**_ENCODER, "hidden_size": 128},
     "text_config": {

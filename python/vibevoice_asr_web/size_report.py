@@ -13,7 +13,7 @@ from vibevoice_asr_web.real_model import real_config
 
 BLOCK = 32  # int4 block size along the input dim
 GIB = contract.GPU_BUFFER_BYTES
-AUDIO_TOKENS_PER_MINUTE = 450  # 24000 * 60 / 3200
+AUDIO_TOKENS_PER_MINUTE = contract.SAMPLE_RATE * 60 // contract.HOP_LENGTH  # 450
 TEXT_TOKENS_PER_MINUTE = 240  # an estimate: ~4 transcript tokens (words, JSON, timestamps) per second of speech
 
 

@@ -37,14 +37,12 @@ from typing import Any
 
 from . import tokenizer_builder as tb
 from .atomic import atomic_directory, check_apart, check_output_dir
-from .contract import SAMPLE_RATE
+from .contract import DOWNSAMPLING_RATIOS, HOP_LENGTH, SAMPLE_RATE
 from .inventory import from_checkpoint_key, to_checkpoint_key  # noqa: F401 (re-exported for tests)
 from .errors import UserError
 from .progress import Progress
 
 FORMAT_VERSION = 1
-DOWNSAMPLING_RATIOS = (2, 2, 4, 5, 5, 8)  # the real strides
-HOP_LENGTH = math.prod(DOWNSAMPLING_RATIOS)  # 3200 samples per audio token
 
 WEIGHTS_NAME = "model.safetensors"
 CHECKPOINT_FILES = (

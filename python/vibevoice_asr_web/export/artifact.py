@@ -65,8 +65,7 @@ def write_metadata(checkpoint: Path, out: Path, graphs: dict[str, dict], dtypes:
 
     generation = json.loads((checkpoint / "generation_config.json").read_text()) if (checkpoint / "generation_config.json").is_file() else {}
     generation.pop("transformers_version", None)
-    eos = generation.get("eos_token_id", list(dims.eos_token_ids))
-    eos = list(eos) if isinstance(eos, list) else [eos]
+    eos = list(contract.eos_token_ids(generation.get("eos_token_id"), dims.eos_token_ids))
     im_end = _token_id(json.loads((checkpoint / "tokenizer.json").read_text()), IM_END)
     if im_end is not None and im_end not in eos:
         eos.append(im_end)  # the model ends its turn with <|im_end|> before <|endoftext|>; stop on either

@@ -9,22 +9,9 @@ import time
 from pathlib import Path
 
 from vibevoice_asr_web import atomic, checkpoint_source, contract, manifest, onnx_io
+from vibevoice_asr_web.checkpoint_model import load_model, model_fits_in_memory
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
-
-
-def load_model(checkpoint: Path):
-    import torch
-    import transformers
-    from transformers import VibeVoiceAsrForConditionalGeneration
-
-    transformers.logging.set_verbosity_error()  # its load bar and length reminders are noise in our logs
-    transformers.logging.disable_progress_bar()
-    try:
-        model = VibeVoiceAsrForConditionalGeneration.from_pretrained(checkpoint, dtype=torch.float32)
-    except (OSError, ValueError, KeyError) as error:
-        raise UserError(f"transformers could not load the checkpoint in {checkpoint}: {error}") from None
-    return model.eval()
 
 
 def meta_model(checkpoint: Path):
@@ -115,15 +102,6 @@ def write_checkpoint_views(checkpoint: Path, config: dict, folder: Path, progres
         (onnx_dir / shard.name).symlink_to(shard.resolve())
 
 
-def fits_in_memory(checkpoint: Path) -> bool:
-    """Whether PyTorch can hold the model in fp32 here (for validation), with room to spare."""
-    from vibevoice_asr_web.checkpoint_weights import SafetensorsCheckpoint
-
-    fp32_bytes = sum(e.nbytes // e.itemsize * 4 for e in SafetensorsCheckpoint(checkpoint).entries.values())
-    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return fp32_bytes * 4 < physical  # the model, onnxruntime's copy, and working room
-
-
 def _inputs(checkpoint: str | Path, audio: list[str] | None) -> list[tuple[str, str | Path]]:
     local = [("checkpoint", checkpoint)] if Path(checkpoint).exists() else []  # a Hub id is checked once resolved
     return local + [("audio file", a) for a in audio or []]
@@ -181,7 +159,7 @@ def write_fp32(source, config: dict, folder: Path, validate: bool, audio, progre
     graphs = export_fp32_graphs(source.path, config, folder / "onnx", progress)
     write_metadata(source.path, folder, graphs, ["fp32"])
     parity, failures = {}, {}
-    if validate and not fits_in_memory(source.path):
+    if validate and not model_fits_in_memory(source.path):
         progress.note("skipping the PyTorch comparison: the model does not fit in memory here in fp32")
         parity = {"fp32": {"skipped": "the model does not fit in memory in fp32 on the exporting machine"}}
     elif validate:
@@ -206,7 +184,7 @@ def write_variants_from_checkpoint(source, config: dict, folder: Path, variants:
 
     fp32_dir = atomic.scratch(folder) / "fp32"
     fp32_dir.mkdir()
-    if validate and fits_in_memory(source.path):
+    if validate and model_fits_in_memory(source.path):
         # Small enough to hold: through a real fp32 folder, compared with PyTorch and then with each variant.
         failures = write_fp32(source, config, fp32_dir, validate, audio, progress)
         if failures:

@@ -9,16 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vibevoice_asr_web import contract, runfiles
+from vibevoice_asr_web import contract
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.parity import Comparison, compare, format_table
+from vibevoice_asr_web.parity import Comparison, compare, default_audio, format_table
+from vibevoice_asr_web.parity.thresholds import CHUNKED_MAX_ABS, FP32_MIN_COSINE
 from vibevoice_asr_web.progress import Progress
 
-FP32_MIN_COSINE = 0.99999
-CHUNKED_MAX_ABS = 1e-5  # chunked encoding with carried caches vs one pass
 DECODE_STEPS = 5
 TRANSCRIBE_TOKENS = 48
-DEFAULT_AUDIO = ("testdata/audio/hello.wav", "testdata/audio/long_story.wav")
 
 
 @dataclass
@@ -144,16 +142,12 @@ def check_transcription(model, onnx, checkpoint: Path, audio_path: Path) -> dict
     reference = generated[0, len(prompt_ids):].tolist()
     features = onnx.encode_audio(inputs["input_values"][0, 0].numpy())
     embeds = onnx.prompt_embeddings(prompt_ids, features)
-    eos = tuple(model.generation_config.eos_token_id if isinstance(model.generation_config.eos_token_id, list) else [model.generation_config.eos_token_id])
+    eos = contract.eos_token_ids(model.generation_config.eos_token_id)
     result = greedy(onnx, embeds, eos, TRANSCRIBE_TOKENS, guard=None)
     return {
         "audio": audio_path.name, "onnx": result.token_ids, "reference": reference,
         "equal": result.token_ids == reference, "first_difference": _first_difference(result.token_ids, reference),
     }
-
-
-def default_audio() -> list[Path]:
-    return [runfiles.locate(p) for p in DEFAULT_AUDIO]
 
 
 def against_pytorch(folder: Path, model, checkpoint: Path, audio_files=None, progress: Progress | None = None, seed: int = 0) -> ValidationReport:
@@ -219,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_against_pytorch(args: argparse.Namespace, folder: Path, info: dict, progress: Progress) -> bool:
     from vibevoice_asr_web import checkpoint_source
-    from vibevoice_asr_web.export.command import load_model
+    from vibevoice_asr_web.checkpoint_model import load_model
 
     checkpoint = args.checkpoint
     recorded = info.get("source") if isinstance(info.get("source"), dict) else {}

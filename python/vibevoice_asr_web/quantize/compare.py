@@ -17,7 +17,7 @@ import numpy as np
 
 from vibevoice_asr_web import contract
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.parity import Comparison, compare, format_table
+from vibevoice_asr_web.parity import Comparison, compare, format_table, thresholds
 from vibevoice_asr_web.progress import Progress
 
 MAX_NEW_TOKENS = 48
@@ -27,8 +27,8 @@ NO_GATE = -1.0
 
 @dataclass(frozen=True)
 class Thresholds:
-    min_fp16_cosine: float = 0.999  # fp16: every graph, every case
-    min_top1: float = 0.95  # q4, q4f16: teacher-forced next-token agreement with fp32's greedy tokens
+    min_fp16_cosine: float = thresholds.FP16_MIN_COSINE  # fp16: every graph, every case
+    min_top1: float = thresholds.MIN_TOP1  # q4, q4f16: teacher-forced next-token agreement with fp32's greedy tokens
 
     def cosine_gate(self, dtype: str) -> float:
         return self.min_fp16_cosine if dtype == "fp16" else NO_GATE

@@ -10,8 +10,9 @@ import shutil
 import time
 from pathlib import Path
 
-from vibevoice_asr_web import atomic, contract, manifest
+from vibevoice_asr_web import atomic, contract, manifest, memory
 from vibevoice_asr_web.errors import UserError
+from vibevoice_asr_web.parity import default_audio
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.quantize import compare
 from vibevoice_asr_web.quantize.graph import GraphResult, Meter, Options, convert_graph
@@ -228,7 +229,7 @@ def compare_variants(source, target, dtypes, validate, audio, thresholds, progre
         reason = "the fp32 graphs and a variant do not fit in memory together on the quantizing machine"
         progress.note(f"skipping the comparison with fp32: {reason}")
         return {dtype: {"skipped": reason} for dtype in dtypes}
-    audio_files = [Path(a) for a in audio] if audio else _default_audio()
+    audio_files = [Path(a) for a in audio] if audio else default_audio()
     prompt_list = compare.prompts(source, audio_files)
     parity = {}
     for dtype in dtypes:
@@ -245,8 +246,7 @@ def _fits_in_memory(source: Path, partial: Path, dtypes: list[str]) -> bool:
         sum(p.stat().st_size for g in contract.GRAPH_NAMES for p in (partial / ONNX_DIR).glob(contract.onnx_file_name(g, d) + "*"))
         for d in dtypes
     )
-    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return 2 * (fp32 + 2 * variant) < physical  # fp16 graphs run upcast on the CPU
+    return memory.fits_in_memory(2 * (fp32 + 2 * variant))  # fp16 graphs run upcast on the CPU
 
 
 def check_output(folder: Path, dtypes: list[str]) -> None:
@@ -258,9 +258,3 @@ def check_output(folder: Path, dtypes: list[str]) -> None:
     for name, entry in manifest.read(folder)["files"].items():
         if (folder / name).stat().st_size != entry["bytes"]:
             raise RuntimeError(f"{name} changed size after the manifest was written")
-
-
-def _default_audio() -> list[Path]:
-    from vibevoice_asr_web.export.validate import default_audio
-
-    return default_audio()

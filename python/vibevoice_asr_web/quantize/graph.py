@@ -13,7 +13,7 @@ from onnx import TensorProto
 
 from vibevoice_asr_web import contract
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.onnx_io import INLINE_LIMIT_BYTES, MAX_CHUNK_BYTES
+from vibevoice_asr_web.onnx_io import INLINE_LIMIT_BYTES
 from vibevoice_asr_web.quantize import fp16, nbits
 from vibevoice_asr_web.quantize.initializers import Initializers
 from vibevoice_asr_web.quantize.reader import BufferRing, SlabReader, load_graph
@@ -29,7 +29,7 @@ class Options:
     block_size: int = 32
     accuracy_level: int | None = None
     slab_bytes: int = DEFAULT_SLAB_BYTES
-    max_chunk_bytes: int = MAX_CHUNK_BYTES
+    max_chunk_bytes: int = contract.MAX_CHUNK_BYTES
 
 
 class Meter:

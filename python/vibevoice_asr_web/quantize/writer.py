@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.onnx_io import ALIGNMENT, MAX_CHUNK_BYTES, chunk_file_name
+from vibevoice_asr_web.contract import MAX_CHUNK_BYTES
+from vibevoice_asr_web.onnx_io import ALIGNMENT, chunk_file_name
 
 PAGE_ALIGNMENT = 4096
 PAGE_ALIGN_FROM_BYTES = 1 << 20

@@ -8,7 +8,6 @@ bazel-bin/models/int4`), after checking that it comes from the same checkpoint.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +114,3 @@ def build(
             )
     return built
 
-
-def config_of(folder: Path) -> dict:
-    return json.loads((folder / "config.json").read_text())

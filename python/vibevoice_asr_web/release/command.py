@@ -10,12 +10,13 @@ from pathlib import Path
 from vibevoice_asr_web import __version__, contract, manifest, runfiles
 from vibevoice_asr_web.checkpoint_source import HUB_ID
 from vibevoice_asr_web.errors import UserError
+from vibevoice_asr_web.parity.thresholds import FP16_MIN_COSINE, FP32_MIN_COSINE, MIN_TOP1
 from vibevoice_asr_web.progress import Progress
 
 ALL_DTYPES = "fp32,fp16,q4,q4f16"
 PROG = "bazel run //tools/release:publish --"
 
-EPILOG = """\
+EPILOG = f"""\
 steps (each skipped on a rerun when its inputs and outputs are unchanged; state in WORK/state.json):
   build    export the checkpoint to fp32 and quantize the other variants in WORK/build
            (or reuse folders: --fp32-dir bazel-bin/models/fp32 --variants-dir bazel-bin/models/int4)
@@ -24,8 +25,8 @@ steps (each skipped on a rerun when its inputs and outputs are unchanged; state 
            contract  graph inputs/outputs as contract.graph_specs; ir_version <= 10
            buffers   no tensor over 1 GiB in fp16 / q4 / q4f16
            chunks    every .onnx_data chunk <= 2 GB (fp32 exempt), all announced in config.json
-           parity    fp32 vs PyTorch: cosine >= 0.99999 and identical greedy tokens (when it fits in
-                     memory); fp16 vs fp32: cosine >= 0.999; q4 / q4f16 vs fp32: top-1 agreement >= 0.95
+           parity    fp32 vs PyTorch: cosine >= {FP32_MIN_COSINE} and identical greedy tokens (when it fits in
+                     memory); fp16 vs fp32: cosine >= {FP16_MIN_COSINE}; q4 / q4f16 vs fp32: top-1 agreement >= {MIN_TOP1}
                      (--min-top1 changes it)
            browser   bazel test //e2e:webgpu on the release folder (variants this machine cannot
                      run, e.g. fp16 / q4f16 without shader-f16, are skipped with the reason)
@@ -167,7 +168,7 @@ def dry_run_listing(folder: Path, repo_id: str, card: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vibevoice_asr_web.export.validate import default_audio
+    from vibevoice_asr_web.parity import default_audio
     from vibevoice_asr_web.release import build, card, gates, hub, stage
     from vibevoice_asr_web.release.state import locked
 

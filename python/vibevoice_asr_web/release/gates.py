@@ -19,13 +19,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vibevoice_asr_web import contract, manifest
+from vibevoice_asr_web.parity import thresholds
 from vibevoice_asr_web.progress import Progress
-from vibevoice_asr_web.quantize import compare
 from vibevoice_asr_web.release.stage import README, variant_of
 
 PASS, FAIL, SKIP = "pass", "FAIL", "skip"
 MAX_BUFFER_BYTES = contract.GPU_BUFFER_BYTES
-MAX_CHUNK_BYTES = 2_000_000_000  # onnx_io.MAX_CHUNK_BYTES: what one browser ArrayBuffer should hold
+MAX_CHUNK_BYTES = contract.MAX_CHUNK_BYTES
 MAX_IR_VERSION = contract.MAX_IR_VERSION
 BROWSER_VARIANTS = ("fp16", "q4", "q4f16")
 SHARED = "shared"
@@ -34,9 +34,9 @@ ALL = "all"
 
 @dataclass(frozen=True)
 class Thresholds:
-    fp32_min_cosine: float = 0.99999  # vs PyTorch, every graph and case; greedy tokens must also be equal
-    fp16_min_cosine: float = compare.Thresholds.min_fp16_cosine  # vs fp32, every graph and case (as `quantize`)
-    min_top1: float = compare.Thresholds.min_top1  # q4 / q4f16: teacher-forced top-1 agreement with fp32 (as `quantize`)
+    fp32_min_cosine: float = thresholds.FP32_MIN_COSINE  # vs PyTorch, every graph and case; greedy tokens must also be equal
+    fp16_min_cosine: float = thresholds.FP16_MIN_COSINE  # vs fp32, every graph and case (as `quantize`)
+    min_top1: float = thresholds.MIN_TOP1  # q4 / q4f16: teacher-forced top-1 agreement with fp32 (as `quantize`)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -8,7 +8,6 @@ not published): per-graph cosine, teacher-forced top-1 agreement, greedy tokens.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from vibevoice_asr_web.progress import Progress
@@ -16,12 +15,12 @@ from vibevoice_asr_web.release.gates import FAIL, PASS, SKIP, Gate, Thresholds
 
 
 def _fp32_gate(folder: Path, checkpoint: Path, audio: list[Path], thresholds: Thresholds, progress: Progress) -> tuple[Gate, dict]:
-    from vibevoice_asr_web.export.command import fits_in_memory, load_model
+    from vibevoice_asr_web import memory
+    from vibevoice_asr_web.checkpoint_model import load_model, model_fits_in_memory
     from vibevoice_asr_web.export.validate import against_pytorch
 
-    if not fits_in_memory(checkpoint):
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        reason = f"the model does not fit in memory here in fp32 ({physical / 2**30:.0f} GiB RAM); validate it on a larger machine"
+    if not model_fits_in_memory(checkpoint):
+        reason = f"the model does not fit in memory here in fp32 ({memory.physical_bytes() / 2**30:.0f} GiB RAM); validate it on a larger machine"
         return Gate("parity", "fp32", SKIP, f"vs PyTorch not run: {reason}"), {"skipped": reason}
     progress.note("parity: fp32 against PyTorch")
     report = against_pytorch(folder, load_model(checkpoint), checkpoint, audio_files=audio, progress=progress)

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from vibevoice_asr_web import contract
 from vibevoice_asr_web.audio import FrontEnd, PreparedAudio, prepare
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
@@ -52,7 +53,7 @@ class GenerationSettings:
         if not isinstance(config, dict):
             raise UserError(f"{path} holds a JSON {type(config).__name__}, expected an object: download or export the artifacts again")
         eos = config.get("eos_token_id")
-        eos_ids = tuple(eos) if isinstance(eos, list) else ((eos,) if isinstance(eos, int) else fallback_eos)
+        eos_ids = contract.eos_token_ids(eos if isinstance(eos, (list, int)) else None, fallback_eos)
         if not eos_ids:
             raise UserError(f"neither {path} nor config.json names an eos_token_id: export the artifacts again")
         limit = config.get("max_new_tokens")

@@ -1,10 +1,22 @@
-"""How close two outputs are, and the tables `validate` prints and the manifest records."""
+"""How close two outputs are, the tables `validate` prints and the manifest records, and the test
+audio the checks transcribe by default. The gates are in thresholds.py; the checks themselves in
+export/validate.py (fp32 vs PyTorch) and quantize/compare.py (a variant vs fp32)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
+
+from vibevoice_asr_web import runfiles
+
+DEFAULT_AUDIO = ("testdata/audio/hello.wav", "testdata/audio/long_story.wav")
+
+
+def default_audio() -> list[Path]:
+    """The test audio files the greedy-transcription checks use when none are given."""
+    return [runfiles.locate(p) for p in DEFAULT_AUDIO]
 
 
 @dataclass
