@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("artifact", (
         "", "errors", "contract", "manifest", "atomic", "onnx_io", "progress", "checkpoint_source",
         "checkpoint_weights", "checkpoint_model", "memory", "inventory", "hub_timeouts", "runfiles", "real_model",
-        "tokenizer_builder", "diagnostics_graph",
+        "tokenizer_builder", "diagnostics_graph", "chromium",
     )),
     ("runtime", ("runtime.*", "audio")),
     ("convert", ("export.*", "quantize.*")),

@@ -35,25 +35,13 @@ import onnx
 import onnxruntime
 
 from vibevoice_asr_web import diagnostics_graph, runfiles
+from vibevoice_asr_web.chromium import CHROMIUM_ARGS, find_chromium
 from vibevoice_asr_web.export import conv_workaround
 from vibevoice_asr_web.serve import Server
 
 WRONG = 1e-4  # right answers differ by <= 2e-6 here; wrong ones by 0.1 to 10
 WORKAROUND_WEBGPU_TOL = 1e-5
 WORKAROUND_CPU_TOL = 1e-6
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
-# As e2e/harness.py: SwiftShader WebGPU needs only --enable-unsafe-webgpu; the rest keeps Chromium off the network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-    "--enable-unsafe-webgpu",
-]
-
 
 @dataclasses.dataclass(frozen=True)
 class Case:
@@ -136,14 +124,6 @@ def case_sets() -> dict[str, list[Case]]:
     return sets
 
 
-def find_chromium() -> str:
-    explicit = os.environ.get("CHROMIUM_BIN")
-    for candidate in ((explicit,) if explicit else CHROMIUM_CANDIDATES):
-        if candidate and os.access(candidate, os.X_OK):
-            return candidate
-    raise SystemExit("Chromium not found: install it with `sudo apt-get install chromium` (or set CHROMIUM_BIN).")
-
-
 @contextlib.contextmanager
 def diagnostics_page(bundle: Path, model_dir: Path):
     """One page of diagnostics.html on WebGPU, served with `model_dir` at /models/."""
@@ -153,7 +133,7 @@ def diagnostics_page(bundle: Path, model_dir: Path):
     home.mkdir(parents=True, exist_ok=True)
     with Server(bundle, model_dir) as server, sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=find_chromium(), headless=True, args=CHROMIUM_ARGS, env={**os.environ, "HOME": str(home)}
+            executable_path=find_chromium(), headless=True, args=[*CHROMIUM_ARGS, "--enable-unsafe-webgpu"], env={**os.environ, "HOME": str(home)}
         )
         try:
             page = browser.new_page()
