@@ -188,7 +188,7 @@ def write_variants_from_checkpoint(source, config: dict, folder: Path, variants:
         # Small enough to hold: through a real fp32 folder, compared with PyTorch and then with each variant.
         failures = write_fp32(source, config, fp32_dir, validate, audio, progress)
         if failures:
-            raise UserError(f"the fp32 graphs do not match PyTorch (see the table above), so no variant was made from them: {fp32_dir.name}")
+            raise UserError("the fp32 graphs do not match PyTorch (see the table above), so no variant was made from them")
     else:
         # Straight from the checkpoint: the variants read its (bf16) weights in place; no fp32 model is written.
         write_checkpoint_views(source.path, config, fp32_dir, progress)
@@ -206,7 +206,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dtype", default="fp32",
         help="fp32 (alias float32), fp16 (float16), q4 (int4) or q4f16; several variants separated by commas "
-        "(e.g. q4,q4f16). Variants are made from an fp32 export in a temporary folder, as `quantize` does",
+        "(e.g. q4,q4f16). Variants are made from an fp32 export in scratch space beside the output (removed when done), as `quantize` does",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     parser.add_argument("--no-validate", dest="validate", action="store_false", help="skip the PyTorch parity check")
