@@ -21,7 +21,6 @@ do. Only numpy, scipy and soundfile are imported: the runtime never loads torch.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import os
 import shutil
@@ -75,14 +74,7 @@ class FrontEnd:
     def from_folder(cls, folder: str | os.PathLike) -> "FrontEnd":
         """The folder's settings; the feature extractor's defaults for a file or key it lacks."""
         path = Path(folder) / cls.FILE
-        if not path.is_file():
-            return cls()
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise UserError(f"{path} is not valid JSON ({error}): download or export the artifacts again") from None
-        if not isinstance(config, dict):
-            raise UserError(f"{path} holds a JSON {type(config).__name__}, expected an object: export the artifacts again")
+        config = contract.read_json_object(path)
         front = cls(
             sample_rate=config.get("sampling_rate", SAMPLE_RATE),
             hop_length=config.get("pad_to_multiple_of") or config.get("hop_length") or HOP_LENGTH,

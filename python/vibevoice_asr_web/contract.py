@@ -12,8 +12,10 @@ Layout (what Transformers.js 4.3.1 loads for audio-text-to-text models):
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from vibevoice_asr_web.errors import UserError
@@ -54,6 +56,20 @@ def activation_type(dtype: str) -> str:
 
 def onnx_file_name(graph: str, dtype: str) -> str:
     return f"{graph}{DTYPE_SUFFIX[canonical_dtype(dtype)]}.onnx"
+
+
+def read_json_object(path: Path) -> dict:
+    """An artifact folder's JSON file as an object; {} when the file is absent, one clear error when it is bad."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UserError(f"{path} is not valid JSON ({error}): download or export the artifacts again") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{path} holds a JSON {type(value).__name__}, expected an object: download or export the artifacts again")
+    return value
 
 
 def eos_token_ids(value, fallback: tuple[int, ...] = ()) -> tuple:

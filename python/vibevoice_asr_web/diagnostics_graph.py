@@ -49,11 +49,15 @@ def build(in_features: int = 64, hidden: int = 96, out_features: int = 48, seed:
     return quantized
 
 
-def write(path: str | Path, **kwargs) -> Path:
+def save(model: onnx.ModelProto, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(build(**kwargs), str(path))
+    onnx.save(model, str(path))
     return path
+
+
+def write(path: str | Path, **kwargs) -> Path:
+    return save(build(**kwargs), path)
 
 
 # --- single-Conv graphs (issue 14: onnxruntime-web's WebGPU Conv against onnxruntime CPU) ---
@@ -116,10 +120,7 @@ def build_conv(
 
 def write_conv(path: str | Path, **kwargs) -> Path:
     """`build_conv(**kwargs)` saved at `path` (its folder is made)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    onnx.save(build_conv(**kwargs), str(path))
-    return path
+    return save(build_conv(**kwargs), path)
 
 
 def encoder_conv_shapes(config: dict) -> list[tuple[int, int, int, int, int]]:

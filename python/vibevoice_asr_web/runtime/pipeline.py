@@ -12,7 +12,6 @@ repetition. Imports numpy, onnxruntime, tokenizers and jinja2 only (never torch 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -46,12 +45,7 @@ class GenerationSettings:
     def from_folder(cls, folder: Path, fallback_eos: tuple[int, ...]) -> "GenerationSettings":
         """generation_config.json's eos_token_id (an id or a list) and max_new_tokens."""
         path = folder / "generation_config.json"
-        try:
-            config = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise UserError(f"{path} is not valid JSON ({error}): download or export the artifacts again") from None
-        if not isinstance(config, dict):
-            raise UserError(f"{path} holds a JSON {type(config).__name__}, expected an object: download or export the artifacts again")
+        config = contract.read_json_object(path)
         eos = config.get("eos_token_id")
         eos_ids = contract.eos_token_ids(eos if isinstance(eos, (list, int)) else None, fallback_eos)
         if not eos_ids:

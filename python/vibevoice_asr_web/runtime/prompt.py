@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from vibevoice_asr_web import contract
 from vibevoice_asr_web.errors import UserError
 
 # processor_config.json keys and the defaults of transformers' VibeVoiceAsrProcessor
@@ -28,18 +29,6 @@ PLACEHOLDER_DEFAULTS = {
     "audio_eos_token": "<|object_ref_end|>",
     "audio_duration_token": "<|AUDIO_DURATION|>",
 }
-
-
-def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        return {}
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UserError(f"{path} is not valid JSON ({error}): download or export the artifacts again") from None
-    if not isinstance(value, dict):
-        raise UserError(f"{path} holds a JSON {type(value).__name__}, expected an object: download or export the artifacts again")
-    return value
 
 
 def _compile(template: str):
@@ -81,12 +70,12 @@ class PromptBuilder:
             tokenizer = Tokenizer.from_file(str(tokenizer_path))
         except Exception as error:  # tokenizers raises a plain Exception
             raise UserError(f"{tokenizer_path} could not be loaded ({error}): download or export the artifacts again") from None
-        tokenizer_config = _read_json(folder / "tokenizer_config.json")
+        tokenizer_config = contract.read_json_object(folder / "tokenizer_config.json")
         jinja = folder / "chat_template.jinja"
         template = jinja.read_text(encoding="utf-8") if jinja.is_file() else tokenizer_config.get("chat_template")
         if not isinstance(template, str):
             raise UserError(f"{folder} has no chat template (chat_template.jinja or tokenizer_config.json's chat_template)")
-        placeholders = {**PLACEHOLDER_DEFAULTS, **{k: v for k, v in _read_json(folder / "processor_config.json").items() if k in PLACEHOLDER_DEFAULTS}}
+        placeholders = {**PLACEHOLDER_DEFAULTS, **{k: v for k, v in contract.read_json_object(folder / "processor_config.json").items() if k in PLACEHOLDER_DEFAULTS}}
         for key in ("audio_token", "audio_bos_token", "audio_eos_token"):
             if tokenizer.token_to_id(placeholders[key]) is None:
                 raise UserError(f"{tokenizer_path} has no token {placeholders[key]!r} ({key}): the tokenizer does not belong to this model")
