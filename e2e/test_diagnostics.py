@@ -9,14 +9,15 @@ import onnxruntime
 import pytest
 
 from harness import PageErrors
-from vibevoice_asr_web import diagnostics_graph, runfiles
+from vibevoice_asr_web import runfiles
+from vibevoice_asr_web.fixtures import conv_graphs
 from vibevoice_asr_web.serve import Server
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     model_dir = tmp_path_factory.mktemp("models")
-    diagnostics_graph.write(model_dir / "diagnostics.onnx")
+    conv_graphs.write(model_dir / "diagnostics.onnx")
     with Server(runfiles.locate("web/bundle"), model_dir) as server:
         yield server, model_dir
 
@@ -73,7 +74,7 @@ def _run_in_browser(page, url: str, x: np.ndarray, device: str) -> np.ndarray:
         [url, x.ravel().tolist(), list(x.shape), device],
     )
     assert result["device"] == device and result["webgpuDeviceCreated"] == (device == "webgpu"), result
-    y = result["outputs"][diagnostics_graph.CONV_OUTPUT_NAME]
+    y = result["outputs"][conv_graphs.CONV_OUTPUT_NAME]
     return np.asarray(y["data"], dtype=np.float32).reshape(y["dims"])
 
 
@@ -83,9 +84,9 @@ REAL_CONV_SHAPES = None  # (C_in, C_out, kernel, stride, group) of the real enco
 def real_conv_shapes():
     global REAL_CONV_SHAPES
     if REAL_CONV_SHAPES is None:
-        from vibevoice_asr_web.real_model import real_config
+        from vibevoice_asr_web.fixtures.real_model import real_config
 
-        REAL_CONV_SHAPES = diagnostics_graph.encoder_conv_shapes(real_config())
+        REAL_CONV_SHAPES = conv_graphs.encoder_conv_shapes(real_config())
     return REAL_CONV_SHAPES
 
 
@@ -97,7 +98,7 @@ def test_every_conv_shape_of_the_real_encoders_equals_onnxruntime(diagnostics_pa
     _, model_dir = served
     worst = []
     for index, (c_in, c_out, kernel, stride, group) in enumerate(real_conv_shapes()):
-        model = rewrite_webgpu_convs(diagnostics_graph.build_conv(c_in, c_out, kernel, stride, group, seed=index))
+        model = rewrite_webgpu_convs(conv_graphs.build_conv(c_in, c_out, kernel, stride, group, seed=index))
         path = model_dir / f"real_conv_{index}.onnx"
         onnx.save(model, str(path))
         x = np.random.default_rng(index).standard_normal((1, c_in, kernel + 3 * stride)).astype(np.float32)
@@ -120,7 +121,7 @@ def test_the_webgpu_conv_bugs_and_their_rewrite(diagnostics_page, served, device
     from vibevoice_asr_web.export.conv_workaround import rewrite_webgpu_convs
 
     _, model_dir = served
-    original = diagnostics_graph.build_conv(*shape, seed=1)
+    original = conv_graphs.build_conv(*shape, seed=1)
     x = np.random.default_rng(1).standard_normal((1, shape[0], 16)).astype(np.float32)
     diffs = {}
     for name, model in (("original", original), ("rewritten", rewrite_webgpu_convs(original))):

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SHAPE_FOLDERS, clips_of, folder_labels
 from harness import PageErrors
-from vibevoice_asr_web import contract
+from vibevoice_asr_web.artifact import contract
 
 # Top-10 first-step logits, browser vs onnxruntime CPU, same dtype: max abs diff (DESIGN §5: 1e-3 for fp32).
 LOGIT_TOLERANCE = {"fp32": 1e-3, "q4": 5e-3, "fp16": 5e-2, "q4f16": 5e-2}

@@ -23,7 +23,7 @@ def tiny_checkpoint(tmp_path_factory, test_audio_dir):
     try:
         return runfiles.locate("models/tiny_checkpoint")
     except UserError:
-        from vibevoice_asr_web.tiny_checkpoint import make_tiny
+        from vibevoice_asr_web.fixtures.tiny_checkpoint import make_tiny
 
         return make_tiny(tmp_path_factory.mktemp("tiny") / "checkpoint", fit_audio=test_audio_dir)
 

@@ -20,7 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from vibevoice_asr_web import cli, manifest
+from vibevoice_asr_web import cli
+
+from vibevoice_asr_web.artifact import manifest
 
 
 @dataclass
@@ -238,7 +240,7 @@ CASES = [
     Case("transcribe-output-disk-full", transcribe("--output", lambda e: e.root / "t.json"), r"disk is full",
          setup=raise_in("vibevoice_asr_web.atomic.os.fsync", DISK_FULL), checks=[nothing_at("t.json")]),
     Case("make-tiny-disk-full", lambda e: ["make-tiny", "--output-dir", OUT(e)], r"the disk is full",
-         setup=raise_in("vibevoice_asr_web.tiny_checkpoint._write_checkpoint", DISK_FULL), checks=[nothing_at("out")]),
+         setup=raise_in("vibevoice_asr_web.fixtures.tiny_checkpoint._write_checkpoint", DISK_FULL), checks=[nothing_at("out")]),
     # 4. Bad arguments.
     Case("make-synthetic-zero-layers", lambda e: ["make-synthetic", "--layers", "0", "--output-dir", OUT(e)], r"--layers 0: expected at least 1"),
     Case("make-synthetic-negative-layers", lambda e: ["make-synthetic", "--layers", "-3", "--output-dir", OUT(e)], r"--layers -3: expected at least 1"),

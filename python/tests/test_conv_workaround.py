@@ -11,7 +11,7 @@ import onnxruntime
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from vibevoice_asr_web import diagnostics_graph
+from vibevoice_asr_web.fixtures import conv_graphs
 from vibevoice_asr_web.export import conv_workaround
 
 TOLERANCE = 1e-6
@@ -63,11 +63,11 @@ UNAFFECTED = [
 
 @pytest.mark.parametrize("kwargs, ops", AFFECTED, ids=lambda v: str(v) if isinstance(v, dict) else None)
 def test_affected_convs_are_rewritten_to_the_same_result(kwargs, ops):
-    original = diagnostics_graph.build_conv(**kwargs)
+    original = conv_graphs.build_conv(**kwargs)
     rewritten = conv_workaround.rewrite_webgpu_convs(original)
     onnx.checker.check_model(rewritten, full_check=True)
     assert [n.op_type for n in rewritten.graph.node] == ops
-    assert original == diagnostics_graph.build_conv(**kwargs), "the input model must not change"
+    assert original == conv_graphs.build_conv(**kwargs), "the input model must not change"
     # the weight keeps its name, shape and bytes: quantization and streaming by name are untouched
     weights = {t.name: t for t in rewritten.graph.initializer}
     assert weights["w"] == next(t for t in original.graph.initializer if t.name == "w")
@@ -83,7 +83,7 @@ def test_affected_convs_are_rewritten_to_the_same_result(kwargs, ops):
 
 @pytest.mark.parametrize("kwargs", UNAFFECTED, ids=str)
 def test_unaffected_convs_are_left_alone(kwargs):
-    original = diagnostics_graph.build_conv(**kwargs)
+    original = conv_graphs.build_conv(**kwargs)
     assert conv_workaround.rewrite_webgpu_convs(original) == original
     assert not conv_workaround.webgpu_miscomputes(
         kwargs["c_in"], kwargs["c_out"], kwargs.get("group", 1), [kwargs["kernel"]], [kwargs.get("stride", 1)],
@@ -182,6 +182,6 @@ def test_two_dimensional_convs_are_rewritten_too():
 
 
 def test_old_opsets_are_refused_with_a_reason():
-    model = diagnostics_graph.build_conv(6, 12, 4, 2, opset=10)
+    model = conv_graphs.build_conv(6, 12, 4, 2, opset=10)
     with pytest.raises(ValueError, match="opset >= 11"):
         conv_workaround.rewrite_webgpu_convs(model)

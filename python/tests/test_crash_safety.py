@@ -18,7 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from vibevoice_asr_web import atomic, cli, contract, manifest
+from vibevoice_asr_web import atomic, cli
+
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.errors import Terminated, UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.quantize import folder as quantize_module
@@ -32,7 +36,8 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
 HOOK = r"""
 import os, pathlib, signal, sys, time
 signame, point, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-from vibevoice_asr_web import atomic, cli, contract, progress
+from vibevoice_asr_web import atomic, cli, progress
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.quantize import transforms
 
 def die():

@@ -10,11 +10,15 @@ import onnx
 import onnxruntime
 import pytest
 
-from vibevoice_asr_web import checkpoint_source, cli, contract, manifest
+from vibevoice_asr_web import checkpoint_source, cli
+
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.export import command
 from vibevoice_asr_web.progress import Progress
-from vibevoice_asr_web.tiny_checkpoint import make_tiny
+from vibevoice_asr_web.fixtures.tiny_checkpoint import make_tiny
 
 ONNX_TO_NUMPY = {onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.FLOAT16: "float16", onnx.TensorProto.INT64: "int64"}
 

@@ -8,9 +8,9 @@ its own layer and the ones below, never one above:
              manifest, atomic folders, errors, ONNX chunk I/O, checkpoint readers, progress
   runtime    onnxruntime sessions, audio, prompts, greedy decoding, transcription
   convert    export (checkpoint -> fp32 graphs) and quantize (fp32 -> fp16/q4/q4f16 graphs)
-  parity     the comparisons: export/validate.py (vs PyTorch), quantize/compare.py (vs fp32)
+  parity     the comparisons: parity/fp32_vs_pytorch.py, parity/variant_vs_fp32.py
   commands   cli.py, the *command.py modules and the pipelines they run (quantize/folder.py:
-             convert, then parity, then the manifest), the checkpoint makers, serve, release/
+             convert, then parity, then the manifest), the fixture builders (fixtures/), serve, release/
 """
 
 from __future__ import annotations
@@ -27,15 +27,14 @@ ROOT = Path(vibevoice_asr_web.__file__).resolve().parent
 # name beats a pattern, a longer pattern a shorter one. Every module must be placed somewhere.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("artifact", (
-        "", "errors", "contract", "manifest", "atomic", "onnx_io", "progress", "checkpoint_source",
-        "checkpoint_weights", "checkpoint_model", "memory", "inventory", "hub_timeouts", "runfiles", "real_model",
-        "tokenizer_builder", "diagnostics_graph", "chromium",
+        "", "errors", "artifact.*", "atomic", "onnx_io", "progress", "checkpoint_source",
+        "checkpoint_weights", "checkpoint_model", "memory", "inventory", "hub_timeouts", "runfiles", "chromium",
     )),
     ("runtime", ("runtime.*", "audio")),
     ("convert", ("export.*", "quantize.*")),
-    ("parity", ("parity.*", "export.validate", "quantize.compare")),
+    ("parity", ("parity.*",)),
     ("commands", (
-        "__main__", "cli", "*.command", "quantize.folder", "tiny_checkpoint", "tiny_fit", "synthetic", "size_report",
+        "__main__", "cli", "*.command", "quantize.folder", "fixtures.*", "size_report",
         "serve", "release.*",
     )),
 )
@@ -182,12 +181,12 @@ def test_the_walk_sees_imports_inside_functions(tmp_path):
     assert cycles(graph) == [["pkg.a", "pkg.sub.b", "pkg.c", "pkg.a"]]
 
 
-# The artifact's numbers and the parity gates, each written once (contract.py, parity/thresholds.py)
+# The artifact's numbers and the parity gates, each written once (artifact/contract.py, parity/thresholds.py)
 # and imported everywhere else. make-synthetic's 2 GB is its safetensors shard size, another quantity.
 HOMES = {
-    3200: ("contract",),  # the hop (contract.HOP_LENGTH, the product of DOWNSAMPLING_RATIOS)
-    1_440_000: ("contract",),  # ENCODER_CHUNK_SIZE
-    2_000_000_000: ("contract", "synthetic"),  # MAX_CHUNK_BYTES
+    3200: ("artifact.contract",),  # the hop (contract.HOP_LENGTH, the product of DOWNSAMPLING_RATIOS)
+    1_440_000: ("artifact.contract",),  # ENCODER_CHUNK_SIZE
+    2_000_000_000: ("artifact.contract", "fixtures.synthetic_checkpoint"),  # MAX_CHUNK_BYTES
     0.99999: ("parity.thresholds",),  # FP32_MIN_COSINE
     0.999: ("parity.thresholds",),  # FP16_MIN_COSINE
     0.95: ("parity.thresholds",),  # MIN_TOP1

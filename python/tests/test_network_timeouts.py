@@ -13,7 +13,9 @@ import time
 
 import pytest
 
-from vibevoice_asr_web import hub_timeouts, manifest
+from vibevoice_asr_web import hub_timeouts
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.errors import UserError
 
 LIMIT = 2  # seconds, per request

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pytest
 
-from vibevoice_asr_web import tokenizer_builder
+from vibevoice_asr_web.fixtures import tokenizer_builder
 from vibevoice_asr_web.audio import num_audio_tokens
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.runtime.prompt import PromptBuilder

@@ -9,7 +9,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from vibevoice_asr_web.quantize import int4
-from vibevoice_asr_web.quantize.graph import Options, convert_graph
+from vibevoice_asr_web.quantize.graph import QuantizeOptions, convert_graph
 
 
 def _save_with_external_data(model: onnx.ModelProto, path) -> None:
@@ -45,7 +45,7 @@ def _ours(tmp_path, model: onnx.ModelProto, dtype: str = "q4", **options) -> tup
     (tmp_path / "in").mkdir(exist_ok=True)
     (tmp_path / "out").mkdir(exist_ok=True)
     _save_with_external_data(model, tmp_path / "in" / "model.onnx")
-    convert_graph(tmp_path / "in" / "model.onnx", tmp_path / "out" / "model.onnx", dtype, Options(**options))
+    convert_graph(tmp_path / "in" / "model.onnx", tmp_path / "out" / "model.onnx", dtype, QuantizeOptions(**options))
     out = onnx.load(str(tmp_path / "out" / "model.onnx"))
     return out, {t.name: numpy_helper.to_array(t) for t in out.graph.initializer}
 

@@ -19,7 +19,7 @@ from vibevoice_asr_web.quantize import int4
 from vibevoice_asr_web.quantize.folder import quantize_folder
 from vibevoice_asr_web.quantize.graph import convert_graph
 from vibevoice_asr_web.quantize.reader import BufferRing, SlabReader, load_graph, pipelined
-from vibevoice_asr_web.quantize.synthetic import write_matmul_chain
+from vibevoice_asr_web.fixtures.synthetic_graphs import write_matmul_chain
 
 
 @pytest.fixture()
@@ -128,7 +128,7 @@ MEMORY_PROBE = """
 import json, sys
 import numpy as np
 from vibevoice_asr_web.quantize import int4
-from vibevoice_asr_web.quantize.graph import Options, convert_graph
+from vibevoice_asr_web.quantize.graph import QuantizeOptions, convert_graph
 
 def hwm_mib():
     for line in open("/proc/self/status"):
@@ -137,7 +137,7 @@ def hwm_mib():
 
 int4.quantize_tile(np.ones((64, 8), np.float32), 32)  # loads onnxruntime's kernel: part of the baseline
 baseline = hwm_mib()
-convert_graph(sys.argv[1], sys.argv[2], sys.argv[3], Options(slab_bytes=int(sys.argv[4])))
+convert_graph(sys.argv[1], sys.argv[2], sys.argv[3], QuantizeOptions(slab_bytes=int(sys.argv[4])))
 print(json.dumps({"baseline_mib": baseline, "peak_mib": hwm_mib()}))
 """
 

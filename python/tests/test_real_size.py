@@ -13,8 +13,8 @@ from vibevoice_asr_web.checkpoint_weights import SafetensorsCheckpoint
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.export import weights
 from vibevoice_asr_web.progress import Progress
-from vibevoice_asr_web.real_model import real_config
-from vibevoice_asr_web.synthetic import make_synthetic, to_bfloat16
+from vibevoice_asr_web.fixtures.real_model import real_config
+from vibevoice_asr_web.fixtures.synthetic_checkpoint import make_synthetic, to_bfloat16
 
 
 def test_size_report_counts_the_real_model_exactly():

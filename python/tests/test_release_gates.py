@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from vibevoice_asr_web import contract, manifest
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.release import browser, card, command, gates

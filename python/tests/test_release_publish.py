@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vibevoice_asr_web import manifest
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.release import command
 
 REPO = "someone/vibevoice-tiny"
@@ -192,7 +192,7 @@ def test_rerun_reuses_the_staged_and_checked_release(dry_run, tmp_path, tiny_che
     def no_validation(*args, **kwargs):
         raise AssertionError("parity ran again on unchanged files")
 
-    monkeypatch.setattr("vibevoice_asr_web.export.validate.against_pytorch", no_validation)
+    monkeypatch.setattr("vibevoice_asr_web.parity.fp32_vs_pytorch.against_pytorch", no_validation)
     assert command.main(publish_args(tiny_checkpoint, fp32_copy, work, test_audio_dir, "--dry-run")) == 0
     out, err = capsys.readouterr()
     assert "already staged" in err and "already passed on these exact files" in err

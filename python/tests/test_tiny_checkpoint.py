@@ -1,4 +1,4 @@
-"""Tests for the deterministic tiny VibeVoice-ASR checkpoint (vibevoice_asr_web.tiny_checkpoint)."""
+"""Tests for the deterministic tiny VibeVoice-ASR checkpoint (vibevoice_asr_web.fixtures.tiny_checkpoint)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ transformers = pytest.importorskip("transformers", reason="the tiny checkpoint n
 from safetensors.torch import load_file  # noqa: E402
 from transformers import VibeVoiceAsrForConditionalGeneration, VibeVoiceAsrProcessor  # noqa: E402
 
-from vibevoice_asr_web import tokenizer_builder as tb  # noqa: E402
-from vibevoice_asr_web.tiny_checkpoint import (  # noqa: E402
+from vibevoice_asr_web.fixtures import tokenizer_builder as tb  # noqa: E402
+from vibevoice_asr_web.fixtures.tiny_checkpoint import (  # noqa: E402
     CHECKPOINT_FILES,
     DOWNSAMPLING_RATIOS,
     HOP_LENGTH,
@@ -121,7 +121,7 @@ def test_byte_identical_in_a_fresh_process(tiny_dir, tmp_path):
     env = dict(os.environ, PYTHONHASHSEED="12345")
     pkg_root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = pkg_root + os.pathsep + env.get("PYTHONPATH", "")
-    code = "import sys; from vibevoice_asr_web.tiny_checkpoint import make_tiny; make_tiny(sys.argv[1], seed=0)"
+    code = "import sys; from vibevoice_asr_web.fixtures.tiny_checkpoint import make_tiny; make_tiny(sys.argv[1], seed=0)"
     subprocess.run([sys.executable, "-c", code, str(out)], check=True, env=env, timeout=120)
     assert _read_all(out) == _read_all(tiny_dir)
 
@@ -454,7 +454,7 @@ def test_fitting_reproduces_the_embedded_checkpoint_byte_for_byte(tiny_checkpoin
 
 def test_the_embedded_checkpoint_transcribes_every_test_clip_in_pytorch(tiny_checkpoint, test_audio_dir):
     from vibevoice_asr_web import audio
-    from vibevoice_asr_web.tiny_fit import transcript_answer
+    from vibevoice_asr_web.fixtures.tiny_fit import transcript_answer
 
     model = VibeVoiceAsrForConditionalGeneration.from_pretrained(tiny_checkpoint).eval()
     processor = VibeVoiceAsrProcessor.from_pretrained(tiny_checkpoint)

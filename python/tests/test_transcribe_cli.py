@@ -102,7 +102,7 @@ def test_text_srt_vtt_and_several_files(capsys, fp32_artifacts, test_audio_dir, 
 
 def test_an_endless_repetition_is_stopped_and_reported(capsys, fp32_artifacts, tmp_path):
     # the tiny checkpoint learned to loop on a hum, as the real model can on music
-    from vibevoice_asr_web.tiny_fit import hum
+    from vibevoice_asr_web.fixtures.tiny_fit import hum
 
     path = tmp_path / "hum.wav"
     sf.write(str(path), hum(), 24000)

@@ -34,7 +34,7 @@ import numpy as np
 import scipy.signal
 import soundfile as sf
 
-from vibevoice_asr_web import contract
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.errors import UserError
 
 SAMPLE_RATE = contract.SAMPLE_RATE

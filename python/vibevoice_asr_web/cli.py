@@ -15,11 +15,11 @@ from vibevoice_asr_web.errors import Terminated, UserError
 # name -> (module, one-line help). Each module defines add_arguments(parser) and run(args) -> int,
 # and keeps heavy imports (torch) inside run, so `--help` stays fast and the runtime never loads torch.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "make-tiny": ("vibevoice_asr_web.tiny_checkpoint", "Write the small deterministic VibeVoice-ASR checkpoint used by the tests"),
+    "make-tiny": ("vibevoice_asr_web.fixtures.tiny_checkpoint", "Write the small deterministic VibeVoice-ASR checkpoint used by the tests"),
     "export": ("vibevoice_asr_web.export.command", "Export a checkpoint to an ONNX artifact folder (Transformers.js layout)"),
     "quantize": ("vibevoice_asr_web.quantize.command", "Write fp16 / q4 / q4f16 variants of an fp32 artifact folder, streaming its weights"),
-    "validate": ("vibevoice_asr_web.export.validate", "Compare an artifact folder with PyTorch (fp32) or with fp32 (other dtypes)"),
-    "make-synthetic": ("vibevoice_asr_web.synthetic", "Write a checkpoint with the real configuration, random bf16 weights and N decoder layers"),
+    "validate": ("vibevoice_asr_web.parity.fp32_vs_pytorch", "Compare an artifact folder with PyTorch (fp32) or with fp32 (other dtypes)"),
+    "make-synthetic": ("vibevoice_asr_web.fixtures.synthetic_checkpoint", "Write a checkpoint with the real configuration, random bf16 weights and N decoder layers"),
     "size-report": ("vibevoice_asr_web.size_report", "Print every variant's size and browser memory for the real model, from its config"),
     "serve": ("vibevoice_asr_web.serve", "Serve the web demo and an artifact folder on 127.0.0.1"),
     "transcribe": ("vibevoice_asr_web.runtime.transcribe", "Transcribe audio files with onnxruntime (no torch): JSON, SRT, VTT or text"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from vibevoice_asr_web.contract import AUDIO_ENCODER, DECODER, EMBED_TOKENS
+from vibevoice_asr_web.artifact.contract import AUDIO_ENCODER, DECODER, EMBED_TOKENS
 
 EMBEDDING = "embedding"  # a Gather table
 MATMUL = "matmul"  # a Linear weight: MatMul in ONNX, MatMulNBits when quantized

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import onnx_ir as ir
 
-from vibevoice_asr_web.contract import MAX_CHUNK_BYTES
+from vibevoice_asr_web.artifact.contract import MAX_CHUNK_BYTES
 from vibevoice_asr_web.errors import UserError
 
 INLINE_LIMIT_BYTES = 1024  # scalars and shape constants stay in the graph file

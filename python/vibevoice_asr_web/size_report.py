@@ -8,8 +8,10 @@ import json
 import math
 from dataclasses import dataclass
 
-from vibevoice_asr_web import contract, inventory
-from vibevoice_asr_web.real_model import real_config
+from vibevoice_asr_web import inventory
+
+from vibevoice_asr_web.artifact import contract
+from vibevoice_asr_web.fixtures.real_model import real_config
 
 BLOCK = 32  # int4 block size along the input dim
 GIB = contract.GPU_BUFFER_BYTES

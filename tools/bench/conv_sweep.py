@@ -1,6 +1,6 @@
 """Which Conv shapes onnxruntime-web's WebGPU EP gets wrong, against onnxruntime CPU (issue 14).
 
-Writes single-Conv graphs (vibevoice_asr_web.diagnostics_graph.build_conv: 1-D, seeded weights and
+Writes single-Conv graphs (vibevoice_asr_web.fixtures.conv_graphs.build_conv: 1-D, seeded weights and
 bias, symbolic length) into one served temp folder, runs them all in ONE headless-Chromium page on
 WebGPU through the bundle's diagnostics page (window.vibevoiceDiagnostics.runGraph), compares each
 output with onnxruntime CPU in Python and prints a table, then the verdict per class. Every case
@@ -34,7 +34,9 @@ import numpy as np
 import onnx
 import onnxruntime
 
-from vibevoice_asr_web import diagnostics_graph, runfiles
+from vibevoice_asr_web import runfiles
+
+from vibevoice_asr_web.fixtures import conv_graphs
 from vibevoice_asr_web.chromium import CHROMIUM_ARGS, find_chromium
 from vibevoice_asr_web.export import conv_workaround
 from vibevoice_asr_web.serve import Server
@@ -196,21 +198,21 @@ def cpu_run(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return session.run(None, {diagnostics_graph.CONV_INPUT_NAME: x})[0]
+    return session.run(None, {conv_graphs.CONV_INPUT_NAME: x})[0]
 
 
 def run_pack(page, model_dir: Path, jobs: list[Job], pack_id: int) -> float:
     name = f"pack{pack_id}.onnx"
     onnx.save(merge([j.model for j in jobs]), str(model_dir / name))
     feeds = {
-        f"c{i}_{diagnostics_graph.CONV_INPUT_NAME}": {"type": "float32", "dims": list(j.x.shape), "data": j.x.ravel().tolist()}
+        f"c{i}_{conv_graphs.CONV_INPUT_NAME}": {"type": "float32", "dims": list(j.x.shape), "data": j.x.ravel().tolist()}
         for i, j in enumerate(jobs)
     }
     result = page.evaluate(RUN_JS, [f"models/{name}", feeds])
     if not result["webgpu"]:
         raise SystemExit("the session did not create a WebGPU device: this would not test WebGPU")
     for i, job in enumerate(jobs):
-        y = result["outputs"][f"c{i}_{diagnostics_graph.CONV_OUTPUT_NAME}"]
+        y = result["outputs"][f"c{i}_{conv_graphs.CONV_OUTPUT_NAME}"]
         got = np.asarray(y["data"], dtype=np.float32).reshape(y["dims"])
         if got.shape != job.expected.shape:
             job.error = f"shape {got.shape}, expected {job.expected.shape}"
@@ -236,7 +238,7 @@ def run_jobs(page, model_dir: Path, jobs: list[Job], pack: int, counter: list[in
 def make_jobs(cases: list[Case], rewrite_all: bool) -> tuple[list[Job], list[Job]]:
     originals, rewrites = [], []
     for index, case in enumerate(cases):
-        model = diagnostics_graph.build_conv(**case.build_kwargs(), seed=index)
+        model = conv_graphs.build_conv(**case.build_kwargs(), seed=index)
         x = case.input(index)
         expected = cpu_run(model, x)
         originals.append(Job(case, index, model, False, x, expected))

@@ -24,7 +24,11 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from vibevoice_asr_web import contract, manifest, runfiles
+from vibevoice_asr_web import runfiles
+
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 
 RATE = 16_000
 REAL_CONTEXT = 65_536  # the real model's max_position_embeddings

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-onnxruntime", action="store_true", help="run only our quantizer")
     args = parser.parse_args(argv)
 
-    from vibevoice_asr_web.quantize.synthetic import vibevoice_shapes, write_matmul_chain
+    from vibevoice_asr_web.fixtures.synthetic_graphs import vibevoice_shapes, write_matmul_chain
 
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="vibevoice-quantize-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)

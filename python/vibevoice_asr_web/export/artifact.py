@@ -10,7 +10,11 @@ from pathlib import Path
 
 import onnx_ir as ir
 
-from vibevoice_asr_web import contract, onnx_io
+from vibevoice_asr_web import onnx_io
+
+# Copied from the checkpoint as they are (those that exist).
+
+from vibevoice_asr_web.artifact import contract
 
 # Copied from the checkpoint as they are (those that exist).
 TOKENIZER_FILES = ("tokenizer.json", "chat_template.jinja", "processor_config.json", "vocab.json", "merges.txt")

@@ -8,7 +8,11 @@ import os
 import time
 from pathlib import Path
 
-from vibevoice_asr_web import atomic, checkpoint_source, contract, manifest, onnx_io
+from vibevoice_asr_web import atomic, checkpoint_source, onnx_io
+
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.checkpoint_model import load_model, model_fits_in_memory
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
@@ -163,10 +167,10 @@ def write_fp32(source, config: dict, folder: Path, validate: bool, audio, progre
         progress.note("skipping the PyTorch comparison: the model does not fit in memory here in fp32")
         parity = {"fp32": {"skipped": "the model does not fit in memory in fp32 on the exporting machine"}}
     elif validate:
-        from vibevoice_asr_web.export import validate as validation
+        from vibevoice_asr_web.parity import fp32_vs_pytorch
 
         model = load_model(source.path)
-        report = validation.against_pytorch(folder, model, source.path, audio_files=audio, progress=progress)
+        report = fp32_vs_pytorch.against_pytorch(folder, model, source.path, audio_files=audio, progress=progress)
         progress.note("\n" + report.table())
         parity = {"fp32": report.as_dict()}
         if not report.passed:
@@ -178,9 +182,9 @@ def write_fp32(source, config: dict, folder: Path, validate: bool, audio, progre
 
 def write_variants_from_checkpoint(source, config: dict, folder: Path, variants: list[str], validate: bool, audio, progress: Progress):
     """fp16 / q4 / q4f16: an fp32 folder in scratch space (validated against PyTorch) quantized into `folder`."""
-    from vibevoice_asr_web.quantize.compare import Thresholds
+    from vibevoice_asr_web.parity.variant_vs_fp32 import VariantGates
     from vibevoice_asr_web.quantize.folder import write_variants
-    from vibevoice_asr_web.quantize.graph import Options
+    from vibevoice_asr_web.quantize.graph import QuantizeOptions
 
     fp32_dir = atomic.scratch(folder) / "fp32"
     fp32_dir.mkdir()
@@ -195,7 +199,7 @@ def write_variants_from_checkpoint(source, config: dict, folder: Path, variants:
         validate = False
         progress.note("the variants come straight from the checkpoint's weights; compare them with `validate --reference-dir` if an fp32 folder exists")
     return write_variants(
-        fp32_dir, folder, variants, Options(), validate, audio, Thresholds(), progress, source_description=source.describe(),
+        fp32_dir, folder, variants, QuantizeOptions(), validate, audio, VariantGates(), progress, source_description=source.describe(),
     )
 
 

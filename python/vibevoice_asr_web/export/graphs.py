@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from vibevoice_asr_web.contract import AUDIO_ENCODER, DECODER, EMBED_TOKENS, ModelDims
+from vibevoice_asr_web.artifact.contract import AUDIO_ENCODER, DECODER, EMBED_TOKENS, ModelDims
 from vibevoice_asr_web.export import wrappers
 
 EXAMPLE_BATCH = 2

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import onnx_ir as ir
 import torch
 
-from vibevoice_asr_web.contract import MAX_IR_VERSION, GraphSpec
+from vibevoice_asr_web.artifact.contract import MAX_IR_VERSION, GraphSpec
 from vibevoice_asr_web.export.conv_workaround import rewrite_webgpu_convs_ir
 
 OPSET = 18

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from transformers import DynamicCache
 
-from vibevoice_asr_web.contract import ModelDims
+from vibevoice_asr_web.artifact.contract import ModelDims
 
 
 class _Holder(nn.Module):

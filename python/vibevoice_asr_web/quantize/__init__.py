@@ -12,7 +12,5 @@ whole large tensor:
   writer.py      data chunks in the Transformers.js naming, filled through reserved regions
   graph.py       one .onnx graph: load, rewrite, write, check
   folder.py      one artifact folder: every graph of every variant, metadata, parity, manifest
-  compare.py     a variant against fp32: per-graph cosine, top-1 agreement, greedy tokens
   command.py     `vibevoice-asr-web quantize`
-  synthetic.py   large synthetic fp32 graphs for the benchmark and the memory test
 """

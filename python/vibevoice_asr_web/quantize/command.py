@@ -35,9 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty output folder")
     parser.add_argument("--no-validate", dest="validate", action="store_false", help="skip the comparison with fp32")
     parser.add_argument("--audio", action="append", help="audio file for the greedy-decode comparison (repeatable)")
-    from vibevoice_asr_web.quantize.compare import Thresholds
+    from vibevoice_asr_web.parity.variant_vs_fp32 import VariantGates
 
-    gates = Thresholds()
+    gates = VariantGates()
     parser.add_argument(
         "--min-fp16-cosine", type=float, default=gates.min_fp16_cosine,
         help=f"fp16 gate: cosine vs fp32 on every graph (default {gates.min_fp16_cosine})",
@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--min-top1", type=float, default=gates.min_top1,
         help=f"q4/q4f16 gate: teacher-forced top-1 agreement with fp32's greedy tokens (default {gates.min_top1})",
     )
-    from vibevoice_asr_web.manifest import add_no_verify_argument
+    from vibevoice_asr_web.artifact.manifest import add_no_verify_argument
 
     add_no_verify_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="print errors only")
@@ -54,16 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from vibevoice_asr_web.errors import UserError
-    from vibevoice_asr_web.quantize.compare import Thresholds
+    from vibevoice_asr_web.parity.variant_vs_fp32 import VariantGates
     from vibevoice_asr_web.quantize.folder import quantize_folder
-    from vibevoice_asr_web.quantize.graph import Options
+    from vibevoice_asr_web.quantize.graph import QuantizeOptions
 
     if args.slab_mb < 1:
         raise UserError(f"--slab-mb {args.slab_mb}: expected at least 1")
-    options = Options(block_size=args.block_size, accuracy_level=args.accuracy_level or None, slab_bytes=args.slab_mb << 20)
+    options = QuantizeOptions(block_size=args.block_size, accuracy_level=args.accuracy_level or None, slab_bytes=args.slab_mb << 20)
     quantize_folder(
         args.input_dir, args.output_dir, args.dtype, options=options, overwrite=args.overwrite, validate=args.validate,
-        audio=args.audio, thresholds=Thresholds(args.min_fp16_cosine, args.min_top1), progress=Progress(quiet=args.quiet),
+        audio=args.audio, thresholds=VariantGates(args.min_fp16_cosine, args.min_top1), progress=Progress(quiet=args.quiet),
         verify=args.verify,
     )
     return 0

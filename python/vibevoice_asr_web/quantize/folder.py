@@ -10,12 +10,16 @@ import shutil
 import time
 from pathlib import Path
 
-from vibevoice_asr_web import atomic, contract, manifest, memory
+from vibevoice_asr_web import atomic, memory
+
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.parity import default_audio
+from vibevoice_asr_web.parity.measures import default_audio
 from vibevoice_asr_web.progress import Progress
-from vibevoice_asr_web.quantize import compare
-from vibevoice_asr_web.quantize.graph import GraphResult, Meter, Options, convert_graph
+from vibevoice_asr_web.parity import variant_vs_fp32
+from vibevoice_asr_web.quantize.graph import GraphResult, Meter, QuantizeOptions, convert_graph
 
 ONNX_DIR = "onnx"
 PARITY_TABLE = "parity.md"
@@ -111,11 +115,11 @@ def quantize_folder(
     input_dir: str | os.PathLike,
     output_dir: str | os.PathLike,
     dtypes: str | list[str],
-    options: Options = Options(),
+    options: QuantizeOptions = QuantizeOptions(),
     overwrite: bool = False,
     validate: bool = True,
     audio: list[str] | None = None,
-    thresholds: compare.Thresholds = compare.Thresholds(),
+    thresholds: variant_vs_fp32.VariantGates = variant_vs_fp32.VariantGates(),
     progress: Progress | None = None,
     verify: bool = True,
 ) -> Path:
@@ -152,10 +156,10 @@ def write_variants(
     source: Path,
     target: Path,
     dtypes: list[str],
-    options: Options,
+    options: QuantizeOptions,
     validate: bool,
     audio: list[str] | None,
-    thresholds: compare.Thresholds,
+    thresholds: variant_vs_fp32.VariantGates,
     progress: Progress,
     source_description: dict,
     reference: str | None = None,
@@ -172,7 +176,7 @@ def write_variants(
         if "reference_dir" in entry:
             entry["reference_dir"] = reference or "the fp32 export of the source checkpoint (scratch, not kept)"
     failures = {dtype: entry["failures"] for dtype, entry in parity.items() if entry.get("passed") is False}
-    table = compare.markdown_table(graphs, parity)
+    table = variant_vs_fp32.markdown_table(graphs, parity)
     (target / PARITY_TABLE).write_text(table)
     sections = {
         "source": source_description,
@@ -194,7 +198,7 @@ def write_variants(
     return failures
 
 
-def convert_variant(source: Path, target: Path, dtype: str, options: Options, progress: Progress) -> dict[str, GraphResult]:
+def convert_variant(source: Path, target: Path, dtype: str, options: QuantizeOptions, progress: Progress) -> dict[str, GraphResult]:
     """One variant's three graphs, with progress per tensor and a line per graph."""
     (target / ONNX_DIR).mkdir(exist_ok=True)
     fp32_data = sum(p.stat().st_size for p in (source / ONNX_DIR).glob("*.onnx_data*"))
@@ -230,10 +234,10 @@ def compare_variants(source, target, dtypes, validate, audio, thresholds, progre
         progress.note(f"skipping the comparison with fp32: {reason}")
         return {dtype: {"skipped": reason} for dtype in dtypes}
     audio_files = [Path(a) for a in audio] if audio else default_audio()
-    prompt_list = compare.prompts(source, audio_files)
+    prompt_list = variant_vs_fp32.prompts(source, audio_files)
     parity = {}
     for dtype in dtypes:
-        report = compare.compare_variant(target, dtype, source, audio_files, thresholds, progress, prompt_list=prompt_list)
+        report = variant_vs_fp32.compare_variant(target, dtype, source, audio_files, thresholds, progress, prompt_list=prompt_list)
         progress.note("\n" + report.table())
         parity[dtype] = report.as_dict()
     return parity

@@ -11,7 +11,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto
 
-from vibevoice_asr_web import contract
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.onnx_io import INLINE_LIMIT_BYTES
 from vibevoice_asr_web.quantize import fp16, nbits
@@ -25,7 +25,7 @@ ONE_GIB = contract.GPU_BUFFER_BYTES
 
 
 @dataclass(frozen=True)
-class Options:
+class QuantizeOptions:
     block_size: int = 32
     accuracy_level: int | None = None
     slab_bytes: int = DEFAULT_SLAB_BYTES
@@ -81,7 +81,7 @@ class GraphResult:
         }
 
 
-def rewrite(model: onnx.ModelProto, inits: Initializers, dtype: str, options: Options) -> tuple[dict | None, dict | None]:
+def rewrite(model: onnx.ModelProto, inits: Initializers, dtype: str, options: QuantizeOptions) -> tuple[dict | None, dict | None]:
     """The graph changes of a dtype: fp16 (fp16, q4f16), then int4 weights (q4, q4f16)."""
     dtype = contract.canonical_dtype(dtype)
     if dtype == "fp32":
@@ -90,7 +90,7 @@ def rewrite(model: onnx.ModelProto, inits: Initializers, dtype: str, options: Op
     if dtype in ("fp16", "q4f16"):
         fp16_report = fp16.convert(model, inits).as_dict()
     if dtype in ("q4", "q4f16"):
-        nbits_report = nbits.quantize(model, inits, nbits.Options(options.block_size, options.accuracy_level)).as_dict()
+        nbits_report = nbits.quantize(model, inits, nbits.BlockOptions(options.block_size, options.accuracy_level)).as_dict()
     return fp16_report, nbits_report
 
 
@@ -102,7 +102,7 @@ def _tensor_proto(spec: OutputSpec) -> TensorProto:
     return tensor
 
 
-def write_weights(model: onnx.ModelProto, inits: Initializers, out_path: Path, options: Options, meter: Meter) -> tuple[DataChunks, int]:
+def write_weights(model: onnx.ModelProto, inits: Initializers, out_path: Path, options: QuantizeOptions, meter: Meter) -> tuple[DataChunks, int]:
     """Runs every transform into the data chunks beside `out_path`; sets the graph's initializers."""
     chunks = DataChunks(out_path.parent, out_path.name, options.max_chunk_bytes)
     tensors: list[TensorProto] = []
@@ -149,7 +149,7 @@ def write_weights(model: onnx.ModelProto, inits: Initializers, out_path: Path, o
     return chunks, clamped
 
 
-def convert_graph(in_path: str | os.PathLike, out_path: str | os.PathLike, dtype: str, options: Options = Options(), meter: Meter | None = None) -> GraphResult:
+def convert_graph(in_path: str | os.PathLike, out_path: str | os.PathLike, dtype: str, options: QuantizeOptions = QuantizeOptions(), meter: Meter | None = None) -> GraphResult:
     """Reads `in_path` (fp32, external data beside it) and writes its `dtype` variant to `out_path`."""
     in_path, out_path = Path(in_path), Path(out_path)
     meter = meter or Meter()

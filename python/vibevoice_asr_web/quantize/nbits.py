@@ -28,7 +28,7 @@ MS_DOMAIN = "com.microsoft"
 
 
 @dataclass(frozen=True)
-class Options:
+class BlockOptions:
     block_size: int = 32
     accuracy_level: int | None = None
     quantize_gather: bool = True
@@ -79,7 +79,7 @@ def _weight_2d(inits: Initializers, name: str) -> bool:
     return name in inits and inits.is_float(name) and len(inits.spec(name).dims) == 2
 
 
-def quantize(model: onnx.ModelProto, inits: Initializers, options: Options = Options()) -> NbitsReport:
+def quantize(model: onnx.ModelProto, inits: Initializers, options: BlockOptions = BlockOptions()) -> NbitsReport:
     """Rewrites `model` in place; the new weights are transforms in `inits`."""
     int4.check_block_size(options.block_size)
     graph = model.graph

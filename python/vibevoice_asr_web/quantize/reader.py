@@ -27,7 +27,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from vibevoice_asr_web.checkpoint_weights import to_float32 as checkpoint_to_float32
-from vibevoice_asr_web.contract import MAX_IR_VERSION
+from vibevoice_asr_web.artifact.contract import MAX_IR_VERSION
 from vibevoice_asr_web.errors import UserError
 
 CHECKPOINT_ITEMSIZE = {"BF16": 2, "F16": 2, "F32": 4}

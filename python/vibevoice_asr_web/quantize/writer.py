@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.contract import MAX_CHUNK_BYTES
+from vibevoice_asr_web.artifact.contract import MAX_CHUNK_BYTES
 from vibevoice_asr_web.onnx_io import ALIGNMENT, chunk_file_name
 
 PAGE_ALIGNMENT = 4096

@@ -11,7 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vibevoice_asr_web import __version__, contract, manifest
+from vibevoice_asr_web import __version__
+
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.checkpoint_source import CheckpointSource
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress

@@ -8,7 +8,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_asr_web import __version__, contract
+from vibevoice_asr_web import __version__
+
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.checkpoint_source import HUB_ID
 from vibevoice_asr_web.release.gates import PASS, SKIP, GateTable, human_bytes
 from vibevoice_asr_web.release.stage import variant_of

@@ -7,7 +7,11 @@ import argparse
 import os
 from pathlib import Path
 
-from vibevoice_asr_web import __version__, contract, manifest, runfiles
+from vibevoice_asr_web import __version__, runfiles
+
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.checkpoint_source import HUB_ID
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.parity.thresholds import FP16_MIN_COSINE, FP32_MIN_COSINE, MIN_TOP1
@@ -59,7 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--audio", action="append", help="audio for the parity gate's greedy decoding (repeatable; default: testdata/audio)")
     parser.add_argument("--no-browser", action="store_true", help="skip the browser gate (the model card then says so)")
     parser.add_argument(
-        "--min-top1", type=float, default=gates.Thresholds.min_top1,
+        "--min-top1", type=float, default=gates.ReleaseThresholds.min_top1,
         help="q4 / q4f16 parity gate: teacher-forced top-1 agreement with fp32 (default %(default)s; the model card states the value used)",
     )
     parser.add_argument(
@@ -119,7 +123,7 @@ def resolve_checkpoint(args: argparse.Namespace, work_dir: Path, progress: Progr
     try:
         folder = runfiles.locate("models/tiny_checkpoint")
     except UserError:
-        from vibevoice_asr_web.tiny_checkpoint import make_tiny
+        from vibevoice_asr_web.fixtures.tiny_checkpoint import make_tiny
 
         folder = work_dir / "build" / "tiny_checkpoint"
         if not (folder / "config.json").is_file():
@@ -131,7 +135,7 @@ def resolve_checkpoint(args: argparse.Namespace, work_dir: Path, progress: Progr
 
 def expensive_gates(args, state, folder: Path, built, source, dtypes: list[str], audio: list[Path], thresholds, progress: Progress):
     """parity and browser: rerun only when the release's files, the thresholds or the audio changed."""
-    from vibevoice_asr_web.release import browser, parity
+    from vibevoice_asr_web.release import browser, parity_gate
     from vibevoice_asr_web.release.gates import Gate
     from vibevoice_asr_web.release.state import key_of
 
@@ -143,7 +147,7 @@ def expensive_gates(args, state, folder: Path, built, source, dtypes: list[str],
         progress.note("gates: parity and browser already passed on these exact files, not running them again")
         return [Gate.from_dict(r) for r in record["rows"]], record["parity"]
     reference = folder if "fp32" in dtypes else built.fp32_dir
-    rows, parity_results = parity.run(folder, dtypes, reference, source.path, audio, thresholds, progress)
+    rows, parity_results = parity_gate.run(folder, dtypes, reference, source.path, audio, thresholds, progress)
     rows += browser.gate([folder], dtypes, not args.no_browser, state.work_dir / "browser.log", progress)
     if all(r.result != "FAIL" for r in rows):
         state.put("gates", {"key": key, "rows": [r.as_dict() for r in rows], "parity": parity_results})
@@ -168,7 +172,7 @@ def dry_run_listing(folder: Path, repo_id: str, card: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vibevoice_asr_web.parity import default_audio
+    from vibevoice_asr_web.parity.measures import default_audio
     from vibevoice_asr_web.release import build, card, gates, hub, stage
     from vibevoice_asr_web.release.state import locked
 
@@ -196,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
             manifest.verify(path, progress=progress)
     token = None if args.dry_run else hub.resolve_token()  # fail before hours of building, not after
 
-    thresholds = gates.Thresholds(min_top1=args.min_top1)
+    thresholds = gates.ReleaseThresholds(min_top1=args.min_top1)
     with locked(work_dir) as state:
         source = resolve_checkpoint(args, work_dir, progress)
         built = build.build(source, dtypes, work_dir, state, progress, fp32_dir, variants_dirs)

@@ -7,7 +7,7 @@
             limit of many adapters; fp32 is reported, not gated (it is the reference)
   chunks    every .onnx_data chunk <= 2 GB (fp32 exempt), named X.onnx_data, X.onnx_data_1, ...,
             every chunk the graph points at present, and config.json announcing that many chunks
-  parity    parity.py: fp32 vs PyTorch, the others vs fp32, at the thresholds below
+  parity    parity_gate.py: fp32 vs PyTorch, the others vs fp32, at the thresholds below
   browser   browser.py: //e2e:webgpu on the release folder
 
 A row is pass, FAIL or skip (with the reason); any FAIL refuses the release.
@@ -18,7 +18,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from vibevoice_asr_web import contract, manifest
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.parity import thresholds
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.release.stage import README, variant_of
@@ -33,7 +35,7 @@ ALL = "all"
 
 
 @dataclass(frozen=True)
-class Thresholds:
+class ReleaseThresholds:
     fp32_min_cosine: float = thresholds.FP32_MIN_COSINE  # vs PyTorch, every graph and case; greedy tokens must also be equal
     fp16_min_cosine: float = thresholds.FP16_MIN_COSINE  # vs fp32, every graph and case (as `quantize`)
     min_top1: float = thresholds.MIN_TOP1  # q4 / q4f16: teacher-forced top-1 agreement with fp32 (as `quantize`)

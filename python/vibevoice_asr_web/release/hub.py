@@ -28,7 +28,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vibevoice_asr_web import hub_timeouts, manifest
+from vibevoice_asr_web import hub_timeouts
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 

@@ -22,7 +22,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from vibevoice_asr_web import __version__, contract, manifest
+from vibevoice_asr_web import __version__
+
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.atomic import atomic_directory, write_text_atomic
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress

@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from vibevoice_asr_web import manifest
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.atomic import write_text_atomic
 from vibevoice_asr_web.errors import UserError
 

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_asr_web import contract
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.audio import FrontEnd, PreparedAudio, prepare
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from vibevoice_asr_web import contract
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.errors import UserError
 
 # processor_config.json keys and the defaults of transformers' VibeVoiceAsrProcessor

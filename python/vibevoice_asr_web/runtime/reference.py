@@ -16,13 +16,13 @@ from pathlib import Path
 
 import numpy as np
 
-from vibevoice_asr_web import manifest
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.runtime.generate import RepetitionGuard
 from vibevoice_asr_web.runtime.pipeline import Transcriber
 from vibevoice_asr_web.runtime.sessions import variants_present
-from vibevoice_asr_web.manifest import add_no_verify_argument
+from vibevoice_asr_web.artifact.manifest import add_no_verify_argument
 from vibevoice_asr_web.runtime.transcribe import check_output, positive_int, write_output
 
 FORMAT = 1

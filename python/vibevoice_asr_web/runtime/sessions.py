@@ -9,7 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vibevoice_asr_web import contract, manifest
+from vibevoice_asr_web.artifact import contract
+
+from vibevoice_asr_web.artifact import manifest
 from vibevoice_asr_web.errors import UserError
 
 

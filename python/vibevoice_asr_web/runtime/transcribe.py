@@ -7,9 +7,9 @@ import json
 import sys
 
 from vibevoice_asr_web.atomic import check_apart, check_output_file, write_text_atomic
-from vibevoice_asr_web.contract import DTYPE_SUFFIX
+from vibevoice_asr_web.artifact.contract import DTYPE_SUFFIX
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.manifest import add_no_verify_argument
+from vibevoice_asr_web.artifact.manifest import add_no_verify_argument
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.runtime import formats
 from vibevoice_asr_web.runtime.generate import PREFILL_CHUNK_TOKENS

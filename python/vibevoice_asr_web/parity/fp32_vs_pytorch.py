@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vibevoice_asr_web import contract
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.parity import Comparison, compare, default_audio, format_table
+from vibevoice_asr_web.parity.measures import Comparison, compare, default_audio, format_table
 from vibevoice_asr_web.parity.thresholds import CHUNKED_MAX_ABS, FP32_MIN_COSINE
 from vibevoice_asr_web.progress import Progress
 
@@ -177,20 +177,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "else the folder the variants were quantized from (the manifest's quantized_from)",
     )
     parser.add_argument("--audio", action="append", help="audio file for the greedy-transcription check (repeatable)")
-    from vibevoice_asr_web.manifest import add_no_verify_argument
+    from vibevoice_asr_web.artifact.manifest import add_no_verify_argument
 
     add_no_verify_argument(parser)
     parser.add_argument("--quiet", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
-    from vibevoice_asr_web import manifest
-    from vibevoice_asr_web.quantize import compare
+    from vibevoice_asr_web.artifact import manifest
+    from vibevoice_asr_web.parity import variant_vs_fp32
 
     progress = Progress(quiet=args.quiet)
     folder = Path(args.onnx_dir)
     info = manifest.verify(folder, progress=progress) if args.verify else manifest.read(folder)
-    present = compare.variants_present(folder)
+    present = variant_vs_fp32.variants_present(folder)
     if not present:
         raise UserError(f"{folder}/onnx holds no complete variant (all three graphs of fp32, fp16, q4 or q4f16): export it again")
     passed = True
@@ -198,13 +198,13 @@ def run(args: argparse.Namespace) -> int:
         passed = _run_against_pytorch(args, folder, info, progress)
     variants = [d for d in present if d != "fp32"]
     if variants:
-        reference = compare.reference_folder(folder, args.reference_dir, info)
+        reference = variant_vs_fp32.reference_folder(folder, args.reference_dir, info)
         if args.verify and reference != folder:
             manifest.verify(reference, progress=progress)
         audio_files = [Path(a) for a in args.audio] if args.audio else default_audio()
-        prompt_list = compare.prompts(reference, audio_files)
+        prompt_list = variant_vs_fp32.prompts(reference, audio_files)
         for dtype in variants:
-            report = compare.compare_variant(folder, dtype, reference, audio_files, progress=progress, prompt_list=prompt_list)
+            report = variant_vs_fp32.compare_variant(folder, dtype, reference, audio_files, progress=progress, prompt_list=prompt_list)
             print(report.table())
             passed = passed and report.passed
     print("PASS" if passed else "FAIL")

@@ -11,13 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from vibevoice_asr_web.progress import Progress
-from vibevoice_asr_web.release.gates import FAIL, PASS, SKIP, Gate, Thresholds
+from vibevoice_asr_web.release.gates import FAIL, PASS, SKIP, Gate, ReleaseThresholds
 
 
-def _fp32_gate(folder: Path, checkpoint: Path, audio: list[Path], thresholds: Thresholds, progress: Progress) -> tuple[Gate, dict]:
+def _fp32_gate(folder: Path, checkpoint: Path, audio: list[Path], thresholds: ReleaseThresholds, progress: Progress) -> tuple[Gate, dict]:
     from vibevoice_asr_web import memory
     from vibevoice_asr_web.checkpoint_model import load_model, model_fits_in_memory
-    from vibevoice_asr_web.export.validate import against_pytorch
+    from vibevoice_asr_web.parity.fp32_vs_pytorch import against_pytorch
 
     if not model_fits_in_memory(checkpoint):
         reason = f"the model does not fit in memory here in fp32 ({memory.physical_bytes() / 2**30:.0f} GiB RAM); validate it on a larger machine"
@@ -36,11 +36,11 @@ def _fp32_gate(folder: Path, checkpoint: Path, audio: list[Path], thresholds: Th
     return Gate("parity", "fp32", PASS if ok else FAIL, detail), result
 
 
-def _variant_gate(folder: Path, dtype: str, reference: Path, audio: list[Path], prompts, thresholds: Thresholds, progress: Progress) -> tuple[Gate, dict]:
-    from vibevoice_asr_web.quantize import compare
+def _variant_gate(folder: Path, dtype: str, reference: Path, audio: list[Path], prompts, thresholds: ReleaseThresholds, progress: Progress) -> tuple[Gate, dict]:
+    from vibevoice_asr_web.parity import variant_vs_fp32
 
-    report = compare.compare_variant(
-        folder, dtype, reference, audio, compare.Thresholds(thresholds.fp16_min_cosine, thresholds.min_top1), progress, prompt_list=prompts,
+    report = variant_vs_fp32.compare_variant(
+        folder, dtype, reference, audio, variant_vs_fp32.VariantGates(thresholds.fp16_min_cosine, thresholds.min_top1), progress, prompt_list=prompts,
     )
     progress.note("\n" + report.table())
     result = report.as_dict()
@@ -61,7 +61,7 @@ def _variant_gate(folder: Path, dtype: str, reference: Path, audio: list[Path], 
 
 
 def run(
-    folder: Path, dtypes: list[str], reference: Path, checkpoint: Path, audio: list[Path], thresholds: Thresholds, progress: Progress,
+    folder: Path, dtypes: list[str], reference: Path, checkpoint: Path, audio: list[Path], thresholds: ReleaseThresholds, progress: Progress,
 ) -> tuple[list[Gate], dict[str, dict]]:
     rows, parity, prompts = [], {}, None
     for dtype in dtypes:
@@ -70,9 +70,9 @@ def run(
                 row, parity[dtype] = _fp32_gate(folder, checkpoint, audio, thresholds, progress)
             else:
                 if prompts is None:
-                    from vibevoice_asr_web.quantize import compare
+                    from vibevoice_asr_web.parity import variant_vs_fp32
 
-                    prompts = compare.prompts(reference, audio)  # the same prompts for every variant
+                    prompts = variant_vs_fp32.prompts(reference, audio)  # the same prompts for every variant
                 row, parity[dtype] = _variant_gate(folder, dtype, reference, audio, prompts, thresholds, progress)
         except Exception as error:  # a graph onnxruntime cannot run is a failed gate, not a crash
             row = Gate("parity", dtype, FAIL, f"could not run the comparison: {type(error).__name__}: {error}")

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vibevoice_asr_web import contract
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.parity import Comparison, compare, format_table, thresholds
+from vibevoice_asr_web.parity import thresholds
+from vibevoice_asr_web.parity.measures import Comparison, compare, format_table
 from vibevoice_asr_web.progress import Progress
 
 MAX_NEW_TOKENS = 48
@@ -26,7 +27,7 @@ NO_GATE = -1.0
 
 
 @dataclass(frozen=True)
-class Thresholds:
+class VariantGates:
     min_fp16_cosine: float = thresholds.FP16_MIN_COSINE  # fp16: every graph, every case
     min_top1: float = thresholds.MIN_TOP1  # q4, q4f16: teacher-forced next-token agreement with fp32's greedy tokens
 
@@ -66,7 +67,7 @@ def _ratio(flags: list[bool]) -> float:
 class VariantReport:
     dtype: str
     reference_dir: str
-    thresholds: Thresholds
+    thresholds: VariantGates
     rows: list[Comparison] = field(default_factory=list)
     transcripts: list[Transcript] = field(default_factory=list)
 
@@ -191,7 +192,7 @@ def check_transcript(variant, reference, prompt: Prompt, max_new_tokens: int = M
 
 
 def compare_variant(
-    folder: Path, dtype: str, reference_dir: Path, audio_files: list[Path], thresholds: Thresholds = Thresholds(),
+    folder: Path, dtype: str, reference_dir: Path, audio_files: list[Path], thresholds: VariantGates = VariantGates(),
     progress: Progress | None = None, seed: int = 0, prompt_list: list[Prompt] | None = None,
 ) -> VariantReport:
     from vibevoice_asr_web.runtime.sessions import OnnxAsrModel
