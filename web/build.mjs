@@ -2,10 +2,12 @@
 // so the page needs nothing from another origin. Every src/X.ts with a static/X.html becomes X.js;
 // the library itself (src/vibevoice/index.ts) becomes vibevoice-asr.js, an ES module other pages
 // can import (it shares chunks/ with the pages and loads ort/ relative to the page by default).
-// Usage: node build.mjs --node-modules DIR --out DIR [--src DIR] [--static DIR]
+// Usage: node build.mjs --node-modules DIR --out DIR [--src DIR] [--static DIR] [--artifact-description FILE]
+// (without --artifact-description, the Python package of this checkout writes it: artifact_description.mjs).
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { artifactDescriptionPlugin, descriptionFile } from './artifact_description.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const options = { src: join(here, 'src'), static: join(here, 'static'), 'node-modules': join(here, 'node_modules') };
@@ -36,6 +38,7 @@ await build({
   sourcemap: false,
   nodePaths: [nodeModules],
   logLevel: 'warning',
+  plugins: [artifactDescriptionPlugin(descriptionFile(options['artifact-description'], join(here, '..')))],
   // onnxruntime-web probes for Node modules it never uses in a browser.
   external: ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module'],
 });

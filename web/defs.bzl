@@ -22,8 +22,10 @@ def _web_bundle_impl(ctx):
             static_dir,
             "--out",
             out.path,
+            "--artifact-description",
+            ctx.file.artifact_description.path,
         ],
-        inputs = ctx.files.srcs + ctx.files.static + ctx.files.node_modules + [ctx.file.build_script],
+        inputs = ctx.files.srcs + ctx.files.static + ctx.files.node_modules + ctx.files.helpers + [ctx.file.build_script, ctx.file.artifact_description],
         outputs = [out],
         mnemonic = "WebBundle",
         progress_message = "Bundling the web library and pages with esbuild",
@@ -37,6 +39,8 @@ web_bundle = rule(
         "srcs": attr.label_list(allow_files = [".ts"], doc = "TypeScript sources under src/"),
         "static": attr.label_list(allow_files = True, doc = "HTML and CSS under static/"),
         "build_script": attr.label(allow_single_file = True, mandatory = True),
+        "helpers": attr.label_list(allow_files = [".mjs"], doc = "modules build_script imports"),
+        "artifact_description": attr.label(allow_single_file = [".json"], mandatory = True, doc = "//web:artifact_description"),
         "node_modules": attr.label(mandatory = True),
         "node": attr.label(executable = True, cfg = "exec", allow_single_file = True, mandatory = True),
     },
@@ -53,6 +57,8 @@ def _web_node_test_impl(ctx):
         ctx.label.package,
         "--repo-root",
         ".",
+        "--artifact-description",
+        ctx.file.artifact_description.short_path,
     ] + ctx.attr.extra_args
     ctx.actions.write(
         launcher,
@@ -62,7 +68,7 @@ def _web_node_test_impl(ctx):
         ),
         is_executable = True,
     )
-    runfiles = ctx.runfiles(files = ctx.files.srcs + ctx.files.data + ctx.files.node_modules + [ctx.file.script, ctx.file.node])
+    runfiles = ctx.runfiles(files = ctx.files.srcs + ctx.files.data + ctx.files.node_modules + [ctx.file.script, ctx.file.node, ctx.file.artifact_description])
     return [DefaultInfo(executable = launcher, runfiles = runfiles)]
 
 web_node_test = rule(
@@ -74,6 +80,7 @@ web_node_test = rule(
         "srcs": attr.label_list(allow_files = True, doc = "sources and test files the runner reads"),
         "data": attr.label_list(allow_files = True, doc = "fixtures and test audio"),
         "extra_args": attr.string_list(doc = "extra runner arguments, e.g. --typecheck"),
+        "artifact_description": attr.label(allow_single_file = [".json"], mandatory = True, doc = "//web:artifact_description"),
         "node_modules": attr.label(mandatory = True),
         "node": attr.label(allow_single_file = True, mandatory = True),
     },

@@ -20,9 +20,7 @@ import pytest
 
 from vibevoice_asr_web import atomic, cli
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import contract, manifest
 from vibevoice_asr_web.errors import Terminated, UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.quantize import folder as quantize_module

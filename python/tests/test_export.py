@@ -12,9 +12,7 @@ import pytest
 
 from vibevoice_asr_web import checkpoint_source, cli
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import contract, manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.export import command
 from vibevoice_asr_web.progress import Progress

@@ -12,9 +12,7 @@ from onnx import helper
 
 from vibevoice_asr_web import cli
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import contract, manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.quantize.folder import parse_dtypes, quantize_folder

@@ -7,9 +7,7 @@ import pytest
 
 from vibevoice_asr_web import audio, cli
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import contract, manifest
 from vibevoice_asr_web.runtime.pipeline import Transcriber
 from vibevoice_asr_web.runtime.reference import top_logits
 from vibevoice_asr_web.runtime.sessions import variants_present

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import contract, manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.release import browser, card, command, gates
@@ -102,7 +100,7 @@ def test_buffers_gate_fails_a_browser_variant_with_a_tensor_over_1_gib(tmp_path)
 
 
 def test_chunks_gate_fails_a_chunk_over_2_gb_except_in_fp32(tmp_path):
-    big = gates.MAX_CHUNK_BYTES + 1
+    big = contract.MAX_CHUNK_BYTES + 1
     for dtype in ("q4", "fp32"):
         synthetic_folder(tmp_path / dtype, dtype, 1024, chunk_bytes=big)
     [q4] = gates.check_chunks(tmp_path / "q4", ["q4"], gates.Graphs(tmp_path / "q4"))

@@ -43,10 +43,10 @@ SAMPLE_RATE = contract.SAMPLE_RATE
 HOP_LENGTH = contract.HOP_LENGTH
 """Samples per audio token: the product of the encoders' downsampling ratios (2*2*4*5*5*8)."""
 
-TARGET_DBFS = -25.0
+TARGET_DBFS = contract.TARGET_DBFS
 """The feature extractor's `target_dB_FS`."""
 
-EPS = 1e-6
+EPS = contract.EPS
 """The feature extractor's `eps`."""
 
 MIN_SAMPLE_RATE = 1000
@@ -68,7 +68,7 @@ class FrontEnd:
     eps: float = EPS
     normalize: bool = True
 
-    FILE = "preprocessor_config.json"
+    FILE = contract.PREPROCESSOR_CONFIG
 
     @classmethod
     def from_folder(cls, folder: str | os.PathLike) -> "FrontEnd":

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("vibevoice_asr_web.serve", "Serve the web demo and an artifact folder on 127.0.0.1"),
     "transcribe": ("vibevoice_asr_web.runtime.transcribe", "Transcribe audio files with onnxruntime (no torch): JSON, SRT, VTT or text"),
     "reference": ("vibevoice_asr_web.runtime.reference", "Write reference.json (ids, text, first-step logits per dtype) for the browser tests"),
+    "describe-artifact": ("vibevoice_asr_web.artifact.description", "Write the artifact contract (graphs, dtypes, limits, defaults) as JSON, as the web library reads it"),
     "publish": ("vibevoice_asr_web.release.command", "Build, check (sha256, contract, sizes, parity, browser) and publish artifacts to the Hub in one commit"),
 }
 

@@ -56,7 +56,7 @@ def variant_sizes(config: dict) -> dict[str, VariantSize]:
         for p in params:
             size = tensor_bytes(p, dtype)
             graphs[p.graph] += size
-            if p.kind in (inventory.MATMUL, inventory.EMBEDDING) and dtype in ("q4", "q4f16"):
+            if p.kind in (inventory.MATMUL, inventory.EMBEDDING) and dtype in contract.INT4_DTYPES:
                 size = p.shape[0] * math.ceil(p.shape[1] / BLOCK) * (BLOCK // 2)  # the packed tensor is the largest part
             largest = max(largest, (p.name, size), key=lambda item: item[1])
         activation = 2 if dtype in contract.HALF_PRECISION_DTYPES else 4

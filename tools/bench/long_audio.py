@@ -26,9 +26,8 @@ import soundfile
 
 from vibevoice_asr_web import runfiles
 
-from vibevoice_asr_web.artifact import contract
+from vibevoice_asr_web.artifact import contract, manifest
 
-from vibevoice_asr_web.artifact import manifest
 
 RATE = 16_000
 REAL_CONTEXT = 65_536  # the real model's max_position_embeddings

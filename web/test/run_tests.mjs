@@ -1,7 +1,7 @@
 // Runs the web library's Node tests: bundles test/entry.mjs (the library's browser-free core) with
 // esbuild for Node, then `node --test` on test/*.test.mjs. With --typecheck it runs `tsc --noEmit`
 // on src/ instead.
-// Usage: node run_tests.mjs [--node-modules DIR] [--web-dir DIR] [--repo-root DIR] [--out DIR] [--typecheck]
+// Usage: node run_tests.mjs [--node-modules DIR] [--web-dir DIR] [--repo-root DIR] [--out DIR] [--artifact-description FILE] [--typecheck]
 // (defaults: this checkout's web/node_modules, web/, the repository, a temporary folder; Bazel's
 // web_node_test passes runfiles paths).
 import { spawnSync } from 'node:child_process';
@@ -9,6 +9,7 @@ import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync, readFi
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { artifactDescriptionPlugin, descriptionFile } from '../artifact_description.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const options = { 'node-modules': join(here, '..', 'node_modules'), 'web-dir': join(here, '..'), 'repo-root': join(here, '..', '..') };
@@ -41,6 +42,7 @@ if (flags.has('typecheck')) {
 }
 
 const { build } = await import(pathToFileURL(join(nodeModules, 'esbuild', 'lib', 'main.js')).href);
+const description = descriptionFile(options['artifact-description'], options['repo-root']);
 const bundle = join(out, 'vibevoice-core.mjs');
 await build({
   entryPoints: [join(webDir, 'test', 'entry.mjs')],
@@ -51,6 +53,7 @@ await build({
   target: 'node20',
   nodePaths: [nodeModules],
   logLevel: 'warning',
+  plugins: [artifactDescriptionPlugin(description)],
 });
 const testDir = join(webDir, 'test');
 const tests = readdirSync(testDir)
@@ -61,5 +64,6 @@ process.exit(
   run(process.execPath, ['--test', ...tests], {
     VIBEVOICE_TEST_LIB: pathToFileURL(bundle).href,
     VIBEVOICE_REPO_ROOT: resolve(options['repo-root']),
+    VIBEVOICE_ARTIFACT_DESCRIPTION: description,
   }),
 );

@@ -25,6 +25,14 @@ EMBED_TOKENS = "embed_tokens"
 DECODER = "decoder_model_merged"
 GRAPH_NAMES = (AUDIO_ENCODER, EMBED_TOKENS, DECODER)
 
+# The graphs' input and output names (Transformers.js' names where it has one).
+AUDIO_VALUES, AUDIO_FEATURES = "audio_values", "audio_features"
+INPUT_IDS, INPUTS_EMBEDS = "input_ids", "inputs_embeds"
+ATTENTION_MASK, POSITION_IDS, NUM_LOGITS_TO_KEEP, LOGITS = "attention_mask", "position_ids", "num_logits_to_keep", "logits"
+# State carried from one call to the next: "<prefix>.<tower>.<conv>" and "<prefix>.<layer>.key|value".
+PAST_CONV, PRESENT_CONV = "past_conv", "present_conv"
+PAST_KEY_VALUES, PRESENT = "past_key_values", "present"
+
 SAMPLE_RATE = 24_000
 DOWNSAMPLING_RATIOS = (2, 2, 4, 5, 5, 8)  # the audio encoders' strides (the real model's; a config may say otherwise)
 HOP_LENGTH = math.prod(DOWNSAMPLING_RATIOS)  # 3200 samples per audio token
@@ -32,6 +40,18 @@ ENCODER_CHUNK_SIZE = 1_440_000  # samples per audio_encoder call (60 s), unless 
 MAX_IR_VERSION = 10  # onnxruntime-node 1.30 (Transformers.js in Node) rejects newer IR versions
 GPU_BUFFER_BYTES = 1 << 30  # one WebGPU buffer (maxBufferSize) on SwiftShader and many real adapters
 MAX_CHUNK_BYTES = 2_000_000_000  # one .onnx_data chunk: what one browser ArrayBuffer should hold
+TARGET_DBFS = -25.0  # the feature extractor's target_dB_FS
+EPS = 1e-6  # the feature extractor's eps
+DEFAULT_MAX_POSITIONS = 32768  # the real decoder's context: prompt plus generated tokens
+# The cap on generated tokens when generation_config.json names none, in Python and the browser: the
+# whole context, so the cap never cuts short an answer that fits (decoding ends at an EOS, at the
+# repetition guard, or when the context is full). An hour of audio takes ~27k prompt tokens and its
+# transcript ~8k, so a cap of 8,192 would truncate long audio silently.
+DEFAULT_MAX_NEW_TOKENS = DEFAULT_MAX_POSITIONS
+
+# The folder's files (DESIGN §2).
+CONFIG, GENERATION_CONFIG, PREPROCESSOR_CONFIG = "config.json", "generation_config.json", "preprocessor_config.json"
+ONNX_DIR = "onnx"
 
 # Element type of a tensor: "activation" follows the variant (float32, or float16 for fp16/q4f16).
 DType = Literal["activation", "float32", "int64"]
@@ -39,7 +59,12 @@ DType = Literal["activation", "float32", "int64"]
 # The variants and the suffix Transformers.js appends to each graph's file name.
 DTYPE_SUFFIX = {"fp32": "", "fp16": "_fp16", "q4": "_q4", "q4f16": "_q4f16"}
 DTYPE_ALIASES = {"float32": "fp32", "float16": "fp16", "int4": "q4"}
-HALF_PRECISION_DTYPES = ("fp16", "q4f16")
+HALF_PRECISION_DTYPES = ("fp16", "q4f16")  # float16 activations: WebGPU's shader-f16 feature
+INT4_DTYPES = ("q4", "q4f16")  # MatMulNBits / GatherBlockQuantized weights in blocks of 32
+BROWSER_DTYPES = ("fp16", "q4", "q4f16")  # held to the GPU buffer and chunk limits; fp32 is the onnxruntime reference
+BEST_FIRST = ("q4f16", "q4", "fp16", "fp32")  # what a device should run, when it can
+# config.json's default dtype: the first of these a folder holds (q4 runs on every WebGPU adapter, no shader-f16 needed).
+DEFAULT_DTYPE_ORDER = ("q4", "q4f16", "fp32", "fp16")
 
 
 def canonical_dtype(name: str) -> str:
@@ -54,8 +79,33 @@ def activation_type(dtype: str) -> str:
     return "float16" if canonical_dtype(dtype) in HALF_PRECISION_DTYPES else "float32"
 
 
+def default_dtype(dtypes) -> str:
+    """The dtype config.json names as the folder's default, among those it holds."""
+    return next(d for d in (*DEFAULT_DTYPE_ORDER, *dtypes) if d in dtypes)
+
+
 def onnx_file_name(graph: str, dtype: str) -> str:
     return f"{graph}{DTYPE_SUFFIX[canonical_dtype(dtype)]}.onnx"
+
+
+def graph_path(graph: str, dtype: str) -> str:
+    """A graph's file, relative to the folder: onnx/<graph><suffix>.onnx."""
+    return f"{ONNX_DIR}/{onnx_file_name(graph, dtype)}"
+
+
+def chunk_file_name(onnx_name: str, index: int) -> str:
+    """The data chunks Transformers.js fetches for `onnx_name`: X.onnx_data, X.onnx_data_1, ..."""
+    return f"{onnx_name}_data" if index == 0 else f"{onnx_name}_data_{index}"
+
+
+def transformers_js_config(dtypes, chunk_counts: dict[str, int]) -> dict:
+    """config.json's `transformers.js_config`: the default dtype of every graph, and how many data
+    chunks each graph file has (Transformers.js fetches exactly that many)."""
+    default = default_dtype(dtypes)
+    return {
+        "dtype": {graph: default for graph in GRAPH_NAMES},
+        "use_external_data_format": dict(sorted(chunk_counts.items())),
+    }
 
 
 def read_json_object(path: Path) -> dict:
@@ -115,11 +165,11 @@ class ConvCache:
 
     @property
     def input_name(self) -> str:
-        return f"past_conv.{self.tower}.{self.key}"
+        return f"{PAST_CONV}.{self.tower}.{self.key}"
 
     @property
     def output_name(self) -> str:
-        return f"present_conv.{self.tower}.{self.key}"
+        return f"{PRESENT_CONV}.{self.tower}.{self.key}"
 
 
 def encoder_conv_caches(tower: str, encoder_config: dict) -> list[ConvCache]:
@@ -163,7 +213,7 @@ class ModelDims:
     audio_eos_token_id: int
     eos_token_ids: tuple[int, ...]
     conv_caches: tuple[ConvCache, ...] = field(repr=False)
-    max_positions: int = 32768  # the decoder's context: prompt plus generated tokens
+    max_positions: int = DEFAULT_MAX_POSITIONS
 
     @classmethod
     def from_config(cls, config: dict) -> "ModelDims":
@@ -210,7 +260,7 @@ class ModelDims:
             audio_eos_token_id=config.get("audio_eos_token_id", 151647),
             eos_token_ids=eos_ids,
             conv_caches=tuple(encoder_conv_caches("acoustic", acoustic) + encoder_conv_caches("semantic", semantic)),
-            max_positions=text.get("max_position_embeddings", 32768),
+            max_positions=text.get("max_position_embeddings", DEFAULT_MAX_POSITIONS),
         )
 
     def kv_names(self, prefix: str) -> list[str]:
@@ -223,31 +273,31 @@ def graph_specs(dims: ModelDims) -> dict[str, GraphSpec]:
     audio = GraphSpec(
         AUDIO_ENCODER,
         inputs=(
-            TensorSpec("audio_values", "activation", ("batch_size", "num_samples")),
+            TensorSpec(AUDIO_VALUES, "activation", ("batch_size", "num_samples")),
             *(TensorSpec(c.input_name, "activation", ("batch_size", c.channels, c.length)) for c in dims.conv_caches),
         ),
         outputs=(
-            TensorSpec("audio_features", "activation", ("batch_size", "num_audio_tokens", dims.hidden_size)),
+            TensorSpec(AUDIO_FEATURES, "activation", ("batch_size", "num_audio_tokens", dims.hidden_size)),
             *(TensorSpec(c.output_name, "activation", ("batch_size", c.channels, c.length)) for c in dims.conv_caches),
         ),
     )
     embed = GraphSpec(
         EMBED_TOKENS,
-        inputs=(TensorSpec("input_ids", "int64", ("batch_size", "sequence_length")),),
-        outputs=(TensorSpec("inputs_embeds", "activation", ("batch_size", "sequence_length", dims.hidden_size)),),
+        inputs=(TensorSpec(INPUT_IDS, "int64", ("batch_size", "sequence_length")),),
+        outputs=(TensorSpec(INPUTS_EMBEDS, "activation", ("batch_size", "sequence_length", dims.hidden_size)),),
     )
     decoder = GraphSpec(
         DECODER,
         inputs=(
-            TensorSpec("inputs_embeds", "activation", ("batch_size", "sequence_length", dims.hidden_size)),
-            TensorSpec("attention_mask", "int64", ("batch_size", "total_sequence_length")),
-            TensorSpec("position_ids", "int64", ("batch_size", "sequence_length")),
-            TensorSpec("num_logits_to_keep", "int64", ()),
-            *(TensorSpec(name, "activation", kv("past_sequence_length")) for name in dims.kv_names("past_key_values")),
+            TensorSpec(INPUTS_EMBEDS, "activation", ("batch_size", "sequence_length", dims.hidden_size)),
+            TensorSpec(ATTENTION_MASK, "int64", ("batch_size", "total_sequence_length")),
+            TensorSpec(POSITION_IDS, "int64", ("batch_size", "sequence_length")),
+            TensorSpec(NUM_LOGITS_TO_KEEP, "int64", ()),
+            *(TensorSpec(name, "activation", kv("past_sequence_length")) for name in dims.kv_names(PAST_KEY_VALUES)),
         ),
         outputs=(
-            TensorSpec("logits", "activation", ("batch_size", "num_logits", dims.vocab_size)),
-            *(TensorSpec(name, "activation", kv("total_sequence_length")) for name in dims.kv_names("present")),
+            TensorSpec(LOGITS, "activation", ("batch_size", "num_logits", dims.vocab_size)),
+            *(TensorSpec(name, "activation", kv("total_sequence_length")) for name in dims.kv_names(PRESENT)),
         ),
     )
     return {g.name: g for g in (audio, embed, decoder)}

@@ -51,11 +51,7 @@ def write_metadata(checkpoint: Path, out: Path, graphs: dict[str, dict], dtypes:
     config = json.loads((checkpoint / "config.json").read_text())
     dims = contract.ModelDims.from_config(config)
     chunks = {Path(g["file"]).name: len(g["data_files"]) for g in graphs.values() if g["data_files"]}
-    default = dtypes[0]
-    config["transformers.js_config"] = {
-        "dtype": {graph: default for graph in contract.GRAPH_NAMES},
-        "use_external_data_format": chunks,
-    }
+    config["transformers.js_config"] = contract.transformers_js_config(dtypes, chunks)
     _write_json(out / "config.json", config)
 
     for name in TOKENIZER_FILES:

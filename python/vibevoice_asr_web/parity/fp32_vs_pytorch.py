@@ -90,7 +90,7 @@ def check_embed_tokens(model, onnx, rng) -> list[Comparison]:
     ids[0, :3] = [onnx.dims.audio_token_id, onnx.dims.audio_bos_token_id, onnx.dims.audio_eos_token_id]
     with torch.no_grad():
         want = model.model.language_model.embed_tokens(torch.from_numpy(ids)).numpy()
-    return [compare(contract.EMBED_TOKENS, "2x7 ids", "inputs_embeds", onnx.embed(ids), want, FP32_MIN_COSINE)]
+    return [compare(contract.EMBED_TOKENS, "2x7 ids", contract.INPUTS_EMBEDS, onnx.embed(ids), want, FP32_MIN_COSINE)]
 
 
 def check_decoder(model, onnx, rng) -> list[Comparison]:
@@ -110,11 +110,11 @@ def check_decoder(model, onnx, rng) -> list[Comparison]:
         with torch.no_grad():
             want = model(inputs_embeds=torch.from_numpy(embed), past_key_values=cache, use_cache=True).logits.numpy()
         got, state = onnx.decode(embed, state)
-        rows.append(compare(contract.DECODER, f"decode step {step + 1}", "logits", got, want, FP32_MIN_COSINE))
+        rows.append(compare(contract.DECODER, f"decode step {step + 1}", contract.LOGITS, got, want, FP32_MIN_COSINE))
     last = dims.num_layers - 1
     for kind in ("key", "value"):
         want = getattr(cache.layers[last], f"{kind}s").numpy()
-        rows.append(compare(contract.DECODER, f"after {DECODE_STEPS} steps", f"present.{last}.{kind}", state.past[f"past_key_values.{last}.{kind}"], want, FP32_MIN_COSINE))
+        rows.append(compare(contract.DECODER, f"after {DECODE_STEPS} steps", f"{contract.PRESENT}.{last}.{kind}", state.past[f"{contract.PAST_KEY_VALUES}.{last}.{kind}"], want, FP32_MIN_COSINE))
     # Chunked prefill (how long audio is fed): 9 tokens as 5 + 4 after a past of 5 decoded ones.
     chunks = rng.standard_normal((1, 9, dims.hidden_size)).astype(np.float32)
     with torch.no_grad():

@@ -35,7 +35,7 @@ class VariantGates:
         return self.min_fp16_cosine if dtype == "fp16" else NO_GATE
 
     def top1_gate(self, dtype: str) -> float | None:
-        return self.min_top1 if dtype in ("q4", "q4f16") else None
+        return self.min_top1 if dtype in contract.INT4_DTYPES else None
 
 
 @dataclass
@@ -153,25 +153,26 @@ def check_graphs(variant, reference, prompt_list: list[Prompt], dtype: str, gate
     for prompt in prompt_list:
         want = reference.encode_audio(prompt.samples)
         got = variant.encode_audio(prompt.samples)
-        rows.append(compare(contract.AUDIO_ENCODER, prompt.audio, "audio_features", got, want, gate))
+        rows.append(compare(contract.AUDIO_ENCODER, prompt.audio, contract.AUDIO_FEATURES, got, want, gate))
     noise = (rng.standard_normal(2 * reference.dims.chunk_size) * 0.1).astype(np.float32)
-    rows.append(compare(contract.AUDIO_ENCODER, "noise, 2 chunks", "audio_features", variant.encode_audio(noise), reference.encode_audio(noise), gate))
+    rows.append(compare(contract.AUDIO_ENCODER, "noise, 2 chunks", contract.AUDIO_FEATURES, variant.encode_audio(noise), reference.encode_audio(noise), gate))
 
     ids = rng.integers(0, reference.dims.vocab_size, size=(2, 7))
-    rows.append(compare(contract.EMBED_TOKENS, "2x7 ids", "inputs_embeds", variant.embed(ids), reference.embed(ids), gate))
+    rows.append(compare(contract.EMBED_TOKENS, "2x7 ids", contract.INPUTS_EMBEDS, variant.embed(ids), reference.embed(ids), gate))
 
     for prompt in prompt_list[:1]:
         embeds = reference.prompt_embeddings(prompt.ids, reference.encode_audio(prompt.samples))
         want, want_state = reference.decode(embeds, reference.empty_state(), logits_to_keep=0)
         got, got_state = variant.decode(_same_inputs(variant, embeds), variant.empty_state(), logits_to_keep=0)
         rows.append(compare(contract.DECODER, f"prefill {prompt.audio}", "logits (all rows)", got, want, gate))
-        last = f"past_key_values.{reference.dims.num_layers - 1}.key"
-        rows.append(compare(contract.DECODER, f"prefill {prompt.audio}", last.replace("past_key_values", "present"), got_state.past[last], want_state.past[last], gate))
+        last_layer = reference.dims.num_layers - 1
+        last = f"{contract.PAST_KEY_VALUES}.{last_layer}.key"
+        rows.append(compare(contract.DECODER, f"prefill {prompt.audio}", f"{contract.PRESENT}.{last_layer}.key", got_state.past[last], want_state.past[last], gate))
         for step in range(DECODE_STEPS):
             embed = rng.standard_normal((1, 1, reference.dims.hidden_size)).astype(np.float32)
             want, want_state = reference.decode(embed, want_state)
             got, got_state = variant.decode(_same_inputs(variant, embed), got_state)
-            rows.append(compare(contract.DECODER, f"decode step {step + 1}", "logits", got, want, gate))
+            rows.append(compare(contract.DECODER, f"decode step {step + 1}", contract.LOGITS, got, want, gate))
     return rows
 
 

@@ -12,16 +12,14 @@ from pathlib import Path
 
 from vibevoice_asr_web import atomic, memory
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import check, contract, manifest
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.parity.measures import default_audio
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.parity import variant_vs_fp32
 from vibevoice_asr_web.quantize.graph import GraphResult, Meter, QuantizeOptions, convert_graph
 
-ONNX_DIR = "onnx"
+ONNX_DIR = contract.ONNX_DIR
 PARITY_TABLE = "parity.md"
 STATUS_INTERVAL_S = 0.2
 
@@ -78,10 +76,7 @@ def copy_metadata(source: Path, target: Path) -> None:
 def write_config(source: Path, target: Path, dtypes: list[str], results: dict[str, dict[str, GraphResult]]) -> None:
     config = json.loads((source / "config.json").read_text())
     chunks = {r.file: len(r.data_files) for by_graph in results.values() for r in by_graph.values() if r.data_files}
-    config["transformers.js_config"] = {
-        "dtype": {graph: dtypes[0] for graph in contract.GRAPH_NAMES},
-        "use_external_data_format": dict(sorted(chunks.items())),
-    }
+    config["transformers.js_config"] = contract.transformers_js_config(dtypes, chunks)
     (target / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -254,11 +249,8 @@ def _fits_in_memory(source: Path, partial: Path, dtypes: list[str]) -> bool:
 
 
 def check_output(folder: Path, dtypes: list[str]) -> None:
-    """Before the rename: every graph of every variant is there, and every file has its manifest size."""
-    for dtype in dtypes:
-        for graph in contract.GRAPH_NAMES:
-            if not (folder / ONNX_DIR / contract.onnx_file_name(graph, dtype)).is_file():
-                raise RuntimeError(f"{dtype} {graph} was not written")
+    """Before the swap: every file has its manifest size, every variant's graphs hold to the contract and limits."""
     for name, entry in manifest.read(folder)["files"].items():
         if (folder / name).stat().st_size != entry["bytes"]:
             raise RuntimeError(f"{name} changed size after the manifest was written")
+    check.check(folder, dtypes, verify=False)

@@ -87,9 +87,9 @@ def rewrite(model: onnx.ModelProto, inits: Initializers, dtype: str, options: Qu
     if dtype == "fp32":
         raise UserError("fp32 is what the quantizer reads; pick fp16, q4 or q4f16")
     fp16_report = nbits_report = None
-    if dtype in ("fp16", "q4f16"):
+    if dtype in contract.HALF_PRECISION_DTYPES:
         fp16_report = fp16.convert(model, inits).as_dict()
-    if dtype in ("q4", "q4f16"):
+    if dtype in contract.INT4_DTYPES:
         nbits_report = nbits.quantize(model, inits, nbits.BlockOptions(options.block_size, options.accuracy_level)).as_dict()
     return fp16_report, nbits_report
 

@@ -13,9 +13,7 @@ from pathlib import Path
 
 from vibevoice_asr_web import __version__
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import contract, manifest
 from vibevoice_asr_web.checkpoint_source import CheckpointSource
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress

@@ -28,7 +28,7 @@ DEVICES = {
     "q4": "any WebGPU adapter (software ones such as SwiftShader too), or WASM",
     "q4f16": "WebGPU with the `shader-f16` feature (the production choice on GPUs that have it)",
 }
-PREFERRED = ("q4f16", "q4", "fp16", "fp32")
+PREFERRED = contract.BEST_FIRST
 
 
 @dataclass(frozen=True)
@@ -108,11 +108,11 @@ def _quantized(graphs: dict[str, dict], dtype: str) -> str:
     matmuls = sum((g.get("nbits") or {}).get("matmuls_quantized", 0) for g in graphs.values())
     total = sum(g.get("matmul_weights", 0) for g in graphs.values())
     gathers = sum((g.get("nbits") or {}).get("gathers_quantized", 0) for g in graphs.values())
-    if dtype in ("q4", "q4f16"):
+    if dtype in contract.INT4_DTYPES:
         parts.append(f"{matmuls} of {total} MatMul weights int4 (MatMulNBits)")
         if gathers:
             parts.append(f"{gathers} embedding table(s) int4 (GatherBlockQuantized)")
-    if dtype in ("fp16", "q4f16"):
+    if dtype in contract.HALF_PRECISION_DTYPES:
         kept = sum((g.get("fp16") or {}).get("fp32_weights", 0) for g in graphs.values())
         parts.append(("other weights" if parts else "weights") + " fp16" + (f" ({kept} kept fp32 for range)" if kept else ""))
     return "; ".join(parts) or "—"

@@ -9,9 +9,7 @@ from pathlib import Path
 
 from vibevoice_asr_web import __version__, runfiles
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import check, contract, manifest
 from vibevoice_asr_web.checkpoint_source import HUB_ID
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.parity.thresholds import FP16_MIN_COSINE, FP32_MIN_COSINE, MIN_TOP1
@@ -220,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"refusing to publish: {len(table.failures)} gate(s) failed ({failed}). Nothing was uploaded; fix it and rerun")
 
         graphs = gates.Graphs(folder)
-        largest = {d: gates.human_bytes(gates.largest_initializer(graphs, d)[0]) for d in dtypes}
+        largest = {d: check.human_bytes(check.largest_initializer(graphs, d)[0]) for d in dtypes}
         release = {"repo_id": args.repo_id, "thresholds": thresholds.as_dict(), "gates": [r.as_dict() for r in table.rows]}
         info = manifest.read(folder)
         info.update(parity=parity_results, release=release)

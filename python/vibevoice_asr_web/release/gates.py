@@ -1,12 +1,9 @@
 """What a release must pass before anything is uploaded, one row per gate and variant.
 
   files     every file the manifest lists has its size and sha256; nothing unlisted would be uploaded
-  contract  each graph's inputs and outputs are contract.graph_specs (names, order, element types,
-            `batch_size` and the static dims); ir_version <= 10 (onnxruntime-node 1.30)
-  buffers   fp16 / q4 / q4f16 (browser variants): no initializer over 1 GiB, the WebGPU buffer
-            limit of many adapters; fp32 is reported, not gated (it is the reference)
-  chunks    every .onnx_data chunk <= 2 GB (fp32 exempt), named X.onnx_data, X.onnx_data_1, ...,
-            every chunk the graph points at present, and config.json announcing that many chunks
+  contract  \
+  buffers    artifact/check.py: the check export and quantize run on what they write
+  chunks    /
   parity    parity_gate.py: fp32 vs PyTorch, the others vs fp32, at the thresholds below
   browser   browser.py: //e2e:webgpu on the release folder
 
@@ -18,18 +15,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import check, contract, manifest
 from vibevoice_asr_web.parity import thresholds
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.release.stage import README, variant_of
 
+human_bytes = check.human_bytes
 PASS, FAIL, SKIP = "pass", "FAIL", "skip"
-MAX_BUFFER_BYTES = contract.GPU_BUFFER_BYTES
-MAX_CHUNK_BYTES = contract.MAX_CHUNK_BYTES
-MAX_IR_VERSION = contract.MAX_IR_VERSION
-BROWSER_VARIANTS = ("fp16", "q4", "q4f16")
 SHARED = "shared"
 ALL = "all"
 
@@ -88,13 +80,6 @@ class GateTable:
         return "\n".join(lines)
 
 
-def human_bytes(n: float) -> str:
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if n >= size:
-            return f"{n / size:.2f} {unit}"
-    return f"{int(n)} B"
-
-
 # -- files ----------------------------------------------------------------------------------------
 
 def check_files(folder: Path, dtypes: list[str], progress: Progress | None = None) -> list[Gate]:
@@ -147,156 +132,29 @@ def check_files(folder: Path, dtypes: list[str], progress: Progress | None = Non
     return rows
 
 
-# -- graphs ---------------------------------------------------------------------------------------
+# -- graphs: artifact.check's contract, buffers and chunks, as gate rows --------------------------
 
-class Graphs:
-    """Each graph of each variant, read without its weights (the .onnx files are small)."""
-
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self._loaded: dict[tuple[str, str], object] = {}
-
-    def get(self, dtype: str, graph: str):
-        import onnx
-
-        key = (dtype, graph)
-        if key not in self._loaded:
-            self._loaded[key] = onnx.load(str(self.folder / "onnx" / contract.onnx_file_name(graph, dtype)), load_external_data=False)
-        return self._loaded[key]
+Graphs = check.Graphs
 
 
-ELEMENT_TYPES = {"float32": 1, "float16": 10, "int64": 7}
-
-
-def _dims(value_info) -> list:
-    return [d.dim_param if d.HasField("dim_param") else (d.dim_value if d.HasField("dim_value") else "?") for d in value_info.type.tensor_type.shape.dim]
-
-
-def _compare_values(kind: str, found, specs, dtype: str) -> list[str]:
-    problems = []
-    names = [v.name for v in found]
-    wanted = [s.name for s in specs]
-    if names != wanted:
-        missing = [n for n in wanted if n not in names]
-        extra = [n for n in names if n not in wanted]
-        if missing or extra:
-            return [f"{kind} differ: missing {missing[:3]}{'...' if len(missing) > 3 else ''}, unexpected {extra[:3]}{'...' if len(extra) > 3 else ''}"]
-        return [f"{kind} are in another order than the contract's"]
-    for value, spec in zip(found, specs):
-        elem = value.type.tensor_type.elem_type
-        if elem != ELEMENT_TYPES[spec.element_type(dtype)]:
-            problems.append(f"{value.name} has element type {elem}, expected {spec.element_type(dtype)}")
-        dims = _dims(value)
-        if len(dims) != len(spec.shape):
-            problems.append(f"{value.name} has rank {len(dims)}, expected {len(spec.shape)}")
-            continue
-        for got, want in zip(dims, spec.shape):
-            if want == "batch_size" and got != "batch_size":
-                problems.append(f"{value.name}: the batch dim is {got!r}, Transformers.js resolves only 'batch_size'")
-            elif isinstance(want, int) and got != want:
-                problems.append(f"{value.name}: dim {got!r}, expected the static {want}")
-            elif isinstance(want, str) and not isinstance(got, str):
-                problems.append(f"{value.name}: dim {got!r} is static, expected the symbolic {want!r}")
-    return problems
+def _row(finding: check.Finding) -> Gate:
+    if finding.holds:
+        return Gate(finding.aspect, finding.dtype, PASS, finding.summary)
+    problems = finding.problems
+    detail = "; ".join(problems[:6]) + (f" (+{len(problems) - 6} more)" if len(problems) > 6 else "")
+    return Gate(finding.aspect, finding.dtype, FAIL, detail)
 
 
 def check_contract(folder: Path, dtypes: list[str], graphs: Graphs) -> list[Gate]:
-    import json
-
-    dims = contract.ModelDims.from_config(json.loads((folder / "config.json").read_text()))
-    specs = contract.graph_specs(dims)
-    rows = []
-    for dtype in dtypes:
-        problems, values = [], 0
-        for name, spec in specs.items():
-            model = graphs.get(dtype, name)
-            if model.ir_version > MAX_IR_VERSION:
-                problems.append(f"{name}: ir_version {model.ir_version} > {MAX_IR_VERSION} (onnxruntime-node 1.30 rejects it)")
-            problems += [f"{name}: {p}" for p in _compare_values("inputs", list(model.graph.input), spec.inputs, dtype)]
-            problems += [f"{name}: {p}" for p in _compare_values("outputs", list(model.graph.output), spec.outputs, dtype)]
-            values += len(spec.inputs) + len(spec.outputs)
-        if problems:
-            rows.append(Gate("contract", dtype, FAIL, "; ".join(problems[:6]) + (f" (+{len(problems) - 6} more)" if len(problems) > 6 else "")))
-        else:
-            rows.append(Gate("contract", dtype, PASS, f"3 graphs, {values} inputs/outputs as contract.graph_specs; ir_version <= {MAX_IR_VERSION}"))
-    return rows
-
-
-def initializer_bytes(tensor) -> int:
-    import numpy as np
-    from onnx import helper
-
-    for entry in tensor.external_data:
-        if entry.key == "length":
-            return int(entry.value)
-    if tensor.raw_data:
-        return len(tensor.raw_data)
-    count = int(np.prod(tensor.dims)) if tensor.dims else 1
-    return count * np.dtype(helper.tensor_dtype_to_np_dtype(tensor.data_type)).itemsize
-
-
-def largest_initializer(graphs: Graphs, dtype: str) -> tuple[int, str]:
-    largest = (0, "")
-    for graph in contract.GRAPH_NAMES:
-        for tensor in graphs.get(dtype, graph).graph.initializer:
-            size = initializer_bytes(tensor)
-            if size > largest[0]:
-                largest = (size, f"{graph}:{tensor.name}")
-    return largest
+    return [_row(check.check_contract(folder, dtype, graphs)) for dtype in dtypes]
 
 
 def check_buffers(dtypes: list[str], graphs: Graphs) -> list[Gate]:
-    rows = []
-    for dtype in dtypes:
-        size, name = largest_initializer(graphs, dtype)
-        fits = size <= MAX_BUFFER_BYTES
-        detail = f"largest tensor {name} is {human_bytes(size)}"
-        if dtype not in BROWSER_VARIANTS:
-            note = "fits one 1 GiB GPU buffer" if fits else "over 1 GiB: runs only on adapters with larger buffers (fp32 is the reference, not gated)"
-            rows.append(Gate("buffers", dtype, PASS, f"{detail}, {note}"))
-        elif fits:
-            rows.append(Gate("buffers", dtype, PASS, f"{detail} <= 1 GiB (one WebGPU buffer)"))
-        else:
-            rows.append(Gate("buffers", dtype, FAIL, f"{detail} > 1 GiB: it cannot be uploaded to one WebGPU buffer; quantize it (q4) or split it"))
-    return rows
+    return [_row(check.check_buffers(dtype, graphs)) for dtype in dtypes]
 
 
 def check_chunks(folder: Path, dtypes: list[str], graphs: Graphs) -> list[Gate]:
-    import json
-
-    from vibevoice_asr_web.onnx_io import chunk_file_name
-
-    announced = json.loads((folder / "config.json").read_text()).get("transformers.js_config", {}).get("use_external_data_format", {})
-    rows = []
-    for dtype in dtypes:
-        problems, count, largest = [], 0, 0
-        for graph in contract.GRAPH_NAMES:
-            onnx_name = contract.onnx_file_name(graph, dtype)
-            chunks = []
-            while (folder / "onnx" / chunk_file_name(onnx_name, len(chunks))).is_file():
-                chunks.append(chunk_file_name(onnx_name, len(chunks)))
-            strays = sorted(p.name for p in (folder / "onnx").glob(f"{onnx_name}_data*") if p.name not in chunks)
-            if strays:
-                problems.append(f"{', '.join(strays)}: not in the X.onnx_data, X.onnx_data_1, ... sequence Transformers.js fetches")
-            locations = {e.value for t in graphs.get(dtype, graph).graph.initializer for e in t.external_data if e.key == "location"}
-            if locations - set(chunks):
-                problems.append(f"{onnx_name} points at {sorted(locations - set(chunks))}, not present")
-            want = announced.get(onnx_name, announced.get(graph, 0))
-            want = 1 if want is True else (0 if want is False else int(want))
-            if want != len(chunks):
-                problems.append(f"config.json announces {want} data chunk(s) for {onnx_name}, the folder holds {len(chunks)}")
-            for chunk in chunks:
-                size = (folder / "onnx" / chunk).stat().st_size
-                largest = max(largest, size)
-                if size > MAX_CHUNK_BYTES and dtype != "fp32":
-                    problems.append(f"{chunk} is {human_bytes(size)} > 2 GB")
-            count += len(chunks)
-        if problems:
-            rows.append(Gate("chunks", dtype, FAIL, "; ".join(problems)))
-        else:
-            limit = "fp32 is exempt from the 2 GB limit" if dtype == "fp32" else "each <= 2 GB"
-            rows.append(Gate("chunks", dtype, PASS, f"{count} data chunk(s), largest {human_bytes(largest)}, {limit}; config.json announces them all"))
-    return rows
+    return [_row(check.check_chunks(folder, dtype, graphs)) for dtype in dtypes]
 
 
 def structural(folder: Path, dtypes: list[str], progress: Progress) -> list[Gate]:
@@ -306,17 +164,16 @@ def structural(folder: Path, dtypes: list[str], progress: Progress) -> list[Gate
     if SHARED not in intact:
         return rows + [Gate(g, d, SKIP, "not checked: the files gate failed") for g in ("contract", "buffers", "chunks") for d in dtypes]
     graphs = Graphs(folder)
-    ok, later = [], []
+    rows_by_aspect: dict[str, list[Gate]] = {aspect: [] for aspect in check.ASPECTS}
+    later = []
     for dtype in dtypes:
         if dtype not in intact:
-            later += [Gate(g, dtype, SKIP, "not checked: the files gate failed") for g in ("contract", "buffers", "chunks")]
+            later += [Gate(g, dtype, SKIP, "not checked: the files gate failed") for g in check.ASPECTS]
             continue
-        try:
-            for graph in contract.GRAPH_NAMES:
-                graphs.get(dtype, graph)
-        except Exception as error:  # onnx raises DecodeError and friends for a damaged protobuf
-            later.append(Gate("contract", dtype, FAIL, f"onnx cannot read its graphs ({type(error).__name__}: {error}); rebuild it"))
-            later += [Gate(g, dtype, SKIP, "not checked: the graphs are unreadable") for g in ("buffers", "chunks")]
+        findings = check.check_graphs(folder, dtype, graphs)
+        if len(findings) == 1:  # the graphs are unreadable
+            later += [_row(findings[0])] + [Gate(g, dtype, SKIP, "not checked: the graphs are unreadable") for g in check.ASPECTS[1:]]
             continue
-        ok.append(dtype)
-    return rows + check_contract(folder, ok, graphs) + check_buffers(ok, graphs) + check_chunks(folder, ok, graphs) + later
+        for finding in findings:
+            rows_by_aspect[finding.aspect].append(_row(finding))
+    return rows + [row for aspect in check.ASPECTS for row in rows_by_aspect[aspect]] + later

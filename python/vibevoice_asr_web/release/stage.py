@@ -24,9 +24,7 @@ from pathlib import Path
 
 from vibevoice_asr_web import __version__
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import contract, manifest
 from vibevoice_asr_web.atomic import atomic_directory, write_text_atomic
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
@@ -34,11 +32,9 @@ from vibevoice_asr_web.release.build import Built
 from vibevoice_asr_web.release.state import State, file_sha256, key_of
 
 README = "README.md"
-ONNX_DIR = "onnx"
+ONNX_DIR = contract.ONNX_DIR
 # Not carried into a release: rewritten here (config, manifest, card) or superseded by the card.
 NOT_COPIED = {manifest.MANIFEST, "config.json", README, "parity.md"}
-# config.json's default dtype, when the caller names none: the first of these that is published.
-DEFAULT_DTYPE_ORDER = ("q4", "q4f16", "fp32", "fp16")
 # Text files of a release that are searched for local paths; tokenizer.json is not (its vocabulary
 # may hold any string, "/home" included).
 TEXT_SUFFIXES = (".json", ".md", ".txt", ".jinja")
@@ -120,15 +116,11 @@ def check_no_local_paths(folder: Path, work_dir: Path) -> None:
 
 def merged_config(fp32_dir: Path, graphs: dict[str, dict[str, dict]], dtypes: list[str]) -> dict:
     config = without_local_paths(json.loads((fp32_dir / "config.json").read_text()))
-    default = next(d for d in (*DEFAULT_DTYPE_ORDER, *dtypes) if d in dtypes)
     chunks = {
         Path(summary["file"]).name: len(summary["data_files"])
         for dtype in dtypes for summary in graphs[dtype].values() if summary.get("data_files")
     }
-    config["transformers.js_config"] = {
-        "dtype": {graph: default for graph in contract.GRAPH_NAMES},
-        "use_external_data_format": dict(sorted(chunks.items())),
-    }
+    config["transformers.js_config"] = contract.transformers_js_config(dtypes, chunks)
     return config
 
 

@@ -27,13 +27,7 @@ from vibevoice_asr_web.runtime.prompt import PromptBuilder
 from vibevoice_asr_web.runtime.sessions import OnnxAsrModel, providers_for
 
 
-# The cap on generated tokens when generation_config.json names none; the browser uses the same
-# (web/src/vibevoice/text/settings.ts, checked by testdata/model_outputs/). It is the real decoder's
-# context (32,768 positions, prompt and answer together), so the cap is never what cuts short an
-# answer that fits: decoding ends at an EOS, at the repetition guard, or when the context is full.
-# A smaller cap would truncate long audio silently; an hour already takes ~27k prompt tokens and
-# its transcript ~8k, so 8,192 sits right at the edge.
-DEFAULT_MAX_NEW_TOKENS = 32768
+DEFAULT_MAX_NEW_TOKENS = contract.DEFAULT_MAX_NEW_TOKENS  # the browser's too (web/src/vibevoice/text/settings.ts)
 
 
 @dataclass(frozen=True)
@@ -44,7 +38,7 @@ class GenerationSettings:
     @classmethod
     def from_folder(cls, folder: Path, fallback_eos: tuple[int, ...]) -> "GenerationSettings":
         """generation_config.json's eos_token_id (an id or a list) and max_new_tokens."""
-        path = folder / "generation_config.json"
+        path = folder / contract.GENERATION_CONFIG
         config = contract.read_json_object(path)
         eos = config.get("eos_token_id")
         eos_ids = contract.eos_token_ids(eos if isinstance(eos, (list, int)) else None, fallback_eos)

@@ -9,9 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vibevoice_asr_web.artifact import contract
-
-from vibevoice_asr_web.artifact import manifest
+from vibevoice_asr_web.artifact import contract, manifest
 from vibevoice_asr_web.errors import UserError
 
 
@@ -47,23 +45,23 @@ def graph_files(folder: Path, dtype: str) -> dict[str, list[str]]:
     listed = manifest.read(folder)["files"] if (folder / manifest.MANIFEST).is_file() else {}
     files = {}
     for graph in contract.GRAPH_NAMES:
-        name = f"onnx/{contract.onnx_file_name(graph, dtype)}"
+        name = contract.graph_path(graph, dtype)
         chunks = {n for n in listed if n.startswith(name + "_data")}
-        chunks |= {f"onnx/{p.name}" for p in (folder / "onnx").glob(Path(name).name + "_data*")}
+        chunks |= {f"{contract.ONNX_DIR}/{p.name}" for p in (folder / contract.ONNX_DIR).glob(Path(name).name + "_data*")}
         files[graph] = [name, *sorted(chunks)]
     return files
 
 
 def variants_present(folder: str | os.PathLike) -> list[str]:
     """The dtypes (fp32, fp16, q4, q4f16) whose three graph files are all in `folder`/onnx."""
-    onnx = Path(folder) / "onnx"
+    onnx = Path(folder) / contract.ONNX_DIR
     return [d for d in contract.DTYPE_SUFFIX if all((onnx / contract.onnx_file_name(g, d)).is_file() for g in contract.GRAPH_NAMES)]
 
 
 def files_used(folder: Path, dtype: str, graph_file_names: dict[str, list[str]]) -> list[str]:
     """What running `dtype` reads: every listed file outside onnx/ (config, tokenizer, ...) and its own graphs."""
     listed = manifest.read(folder)["files"]
-    return sorted({n for n in listed if not n.startswith("onnx/")} | {n for names in graph_file_names.values() for n in names})
+    return sorted({n for n in listed if not n.startswith(f"{contract.ONNX_DIR}/")} | {n for names in graph_file_names.values() for n in names})
 
 
 class OnnxAsrModel:
@@ -81,7 +79,7 @@ class OnnxAsrModel:
         self.files = graph_files(self.folder, self.dtype)
         for graph, (name, *_) in self.files.items():
             if not (self.folder / name).is_file():
-                present = sorted(p.name for p in (self.folder / "onnx").glob("*.onnx")) if (self.folder / "onnx").is_dir() else []
+                present = sorted(p.name for p in (self.folder / contract.ONNX_DIR).glob("*.onnx")) if (self.folder / contract.ONNX_DIR).is_dir() else []
                 raise UserError(
                     f"{self.folder / name} is missing: this folder has no {self.dtype} variant "
                     f"(it holds {', '.join(present) or 'no ONNX graphs'}); pick another --dtype or export this one"
@@ -134,7 +132,7 @@ class OnnxAsrModel:
         starts = range(0, samples.shape[0], chunk_size)
         for index, start in enumerate(starts):
             chunk = samples[start : start + chunk_size][None].astype(self.activation)
-            outputs = session.run(None, {"audio_values": chunk, **caches})
+            outputs = session.run(None, {contract.AUDIO_VALUES: chunk, **caches})
             features.append(outputs[0][0])
             caches = {c.input_name: outputs[1 + i] for i, c in enumerate(self.dims.conv_caches)}
             if on_chunk:
@@ -143,7 +141,7 @@ class OnnxAsrModel:
 
     # -- text ----------------------------------------------------------------------------------
     def embed(self, input_ids: np.ndarray) -> np.ndarray:
-        return self.sessions[contract.EMBED_TOKENS].run(None, {"input_ids": np.asarray(input_ids, np.int64)})[0]
+        return self.sessions[contract.EMBED_TOKENS].run(None, {contract.INPUT_IDS: np.asarray(input_ids, np.int64)})[0]
 
     def prompt_embeddings(self, prompt_ids: list[int], audio_features: np.ndarray) -> np.ndarray:
         """Embeds the prompt and puts audio frame k at the k-th audio placeholder, as Transformers.js does."""
@@ -157,19 +155,19 @@ class OnnxAsrModel:
 
     def empty_state(self) -> DecoderState:
         shape = (1, self.dims.num_kv_heads, 0, self.dims.head_dim)
-        return DecoderState({name: np.zeros(shape, self.activation) for name in self.dims.kv_names("past_key_values")}, 0)
+        return DecoderState({name: np.zeros(shape, self.activation) for name in self.dims.kv_names(contract.PAST_KEY_VALUES)}, 0)
 
     def decode(self, inputs_embeds: np.ndarray, state: DecoderState, logits_to_keep: int = 1) -> tuple[np.ndarray, DecoderState]:
         """One decoder call over new tokens; returns their last `logits_to_keep` logits and the new cache."""
         new = inputs_embeds.shape[1]
         total = state.length + new
         feeds = {
-            "inputs_embeds": inputs_embeds.astype(self.activation),
-            "attention_mask": np.ones((1, total), np.int64),
-            "position_ids": np.arange(state.length, total, dtype=np.int64)[None],
-            "num_logits_to_keep": np.array(logits_to_keep, np.int64),
+            contract.INPUTS_EMBEDS: inputs_embeds.astype(self.activation),
+            contract.ATTENTION_MASK: np.ones((1, total), np.int64),
+            contract.POSITION_IDS: np.arange(state.length, total, dtype=np.int64)[None],
+            contract.NUM_LOGITS_TO_KEEP: np.array(logits_to_keep, np.int64),
             **state.past,
         }
         outputs = self.sessions[contract.DECODER].run(None, feeds)
-        present = dict(zip(self.dims.kv_names("past_key_values"), outputs[1:]))
+        present = dict(zip(self.dims.kv_names(contract.PAST_KEY_VALUES), outputs[1:]))
         return outputs[0], DecoderState(present, total)

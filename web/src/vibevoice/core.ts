@@ -16,6 +16,7 @@ export { formatTimestamp, subtitleSegments, toCues, toJson, toSrt, toText, toVtt
 export { RepetitionGuard, type RepetitionGuardOptions } from './generation/repetition';
 export { topK, type TopLogits } from './generation/topk';
 export { PREFILL_CHUNK_TOKENS, checkPrefillChunkTokens, prefillChunks, prefillRowLimit, sliceRows, type PrefillChunk } from './generation/prefill';
-export { availableDtypes, chooseDtype, parityFailed, runnableDtypes, needsShaderF16, DTYPES, type Device, type Dtype } from './model/variants';
+export { ARTIFACT, checkDescription, type ArtifactDescription } from './artifact';
+export { availableDtypes, chooseDtype, parityFailed, runnableDtypes, needsShaderF16, DTYPES, DTYPE_SUFFIX, GRAPHS, type Device, type Dtype } from './model/variants';
 export { resolveModelLocation, type ModelSource } from './model/location';
 export { VibeVoiceError, classifyError, type VibeVoiceErrorCode } from './errors';

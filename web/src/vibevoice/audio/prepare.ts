@@ -1,4 +1,5 @@
 // From decoded audio (any rate, any channel count) to the waveform the encoders take.
+import { ARTIFACT } from '../artifact';
 import { VibeVoiceError } from '../errors';
 import { normalizeLoudness, numAudioTokens, padToMultiple, rms64, toMono } from './normalize';
 import { resample } from './resample';
@@ -14,7 +15,14 @@ export interface FrontEndSettings {
   eps: number;
 }
 
-export const DEFAULT_FRONT_END: FrontEndSettings = { sampleRate: 24000, hop: 3200, normalize: true, targetDbfs: -25, eps: 1e-6 };
+const { front_end: front } = ARTIFACT;
+export const DEFAULT_FRONT_END: FrontEndSettings = {
+  sampleRate: front.sampling_rate,
+  hop: front.hop_length,
+  normalize: true,
+  targetDbfs: front.target_dB_FS,
+  eps: front.eps,
+};
 
 export interface PreparedAudio {
   /** Normalised mono samples at `sampleRate`, zero-padded to a multiple of the hop. */

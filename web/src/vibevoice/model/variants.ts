@@ -1,12 +1,14 @@
 // Which dtype variants an artifact folder holds, and which one a device should run.
+import { ARTIFACT, type Dtype } from '../artifact';
 import { VibeVoiceError } from '../errors';
 
-export type Dtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
+export type { Dtype } from '../artifact';
 export type Device = 'webgpu' | 'wasm';
 
-export const DTYPES: readonly Dtype[] = ['q4f16', 'q4', 'fp16', 'fp32'];
-export const DTYPE_SUFFIX: Record<Dtype, string> = { fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16' };
-export const GRAPHS = ['audio_encoder', 'embed_tokens', 'decoder_model_merged'] as const;
+/** Every dtype, best first. */
+export const DTYPES: readonly Dtype[] = ARTIFACT.best_first;
+export const DTYPE_SUFFIX = Object.fromEntries(DTYPES.map((d) => [d, ARTIFACT.dtypes[d].suffix])) as Record<Dtype, string>;
+export const GRAPHS = ARTIFACT.graphs;
 
 export function isDtype(value: unknown): value is Dtype {
   return typeof value === 'string' && (DTYPES as readonly string[]).includes(value);
@@ -14,7 +16,7 @@ export function isDtype(value: unknown): value is Dtype {
 
 /** fp16 activations need WebGPU's shader-f16 feature. */
 export function needsShaderF16(dtype: Dtype): boolean {
-  return dtype === 'fp16' || dtype === 'q4f16';
+  return ARTIFACT.dtypes[dtype].half_precision;
 }
 
 type Json = Record<string, unknown>;
@@ -52,12 +54,18 @@ export function parityFailed(manifest: Json | null): Dtype[] {
 }
 
 /**
- * The dtypes a device can run, best first, among those available. WASM runs fp32 only: the int4
- * variants' embedding is a GatherBlockQuantized, which onnxruntime-web 1.31's WASM backend lacks.
+ * Whether a device runs a dtype. Half precision needs WebGPU with shader-f16. WASM runs fp32 only:
+ * the int4 variants' embedding is a GatherBlockQuantized, which onnxruntime-web 1.31's WASM backend lacks.
  */
+function runsOn(dtype: Dtype, device: Device, shaderF16: boolean): boolean {
+  const info = ARTIFACT.dtypes[dtype];
+  if (device === 'wasm') return !info.int4 && !info.half_precision;
+  return shaderF16 || !info.half_precision;
+}
+
+/** The dtypes a device can run, best first, among those available. */
 export function runnableDtypes(available: readonly Dtype[], device: Device, shaderF16: boolean): Dtype[] {
-  const order: Dtype[] = device === 'webgpu' ? (shaderF16 ? ['q4f16', 'q4', 'fp16', 'fp32'] : ['q4', 'fp32']) : ['fp32'];
-  return order.filter((d) => available.includes(d));
+  return DTYPES.filter((d) => available.includes(d) && runsOn(d, device, shaderF16));
 }
 
 /** The dtype to load: the request if the folder has it and the device can run it, else the best runnable one. */
@@ -78,7 +86,7 @@ export function chooseDtype(requested: Dtype | 'auto', available: readonly Dtype
       `This model folder has no ${requested} variant; it holds ${available.join(', ') || 'none'}. Choose one of those.`,
     );
   }
-  if (device === 'wasm' && requested === 'q4') {
+  if (device === 'wasm' && ARTIFACT.dtypes[requested].int4 && !needsShaderF16(requested)) {
     throw new VibeVoiceError(
       'unsupported-dtype',
       'q4 needs WebGPU: its embedding uses GatherBlockQuantized, which the WASM backend lacks; choose fp32.',

@@ -7,6 +7,7 @@
 // chunk, carrying every causal conv's state (past_conv.* in, present_conv.* out); and the prefill of a
 // long prompt runs the decoder chunk by chunk (see forward).
 import { DynamicCache, PretrainedConfig, Tensor, VoxtralForConditionalGeneration, type PreTrainedModel } from '@huggingface/transformers';
+import { ARTIFACT } from '../artifact';
 import { VibeVoiceError } from '../errors';
 import { PREFILL_CHUNK_TOKENS, prefillChunks, sliceRows } from '../generation/prefill';
 import { toFloat16Array } from './float16';
@@ -56,10 +57,10 @@ interface StepInputs {
 /** A tensor element type ("float32", "int64", ...), as Tensor's constructor takes it. */
 type TensorType = Extract<ConstructorParameters<typeof Tensor>, [string, unknown, unknown]>[0];
 
-const DEFAULT_CHUNK_SIZE = 1_440_000;
-const DEFAULT_HOP = 3200;
-const PAST_CONV = 'past_conv.';
-const PRESENT_CONV = 'present_conv.';
+const { io: IO, front_end: FRONT_END } = ARTIFACT;
+const PAST_CONV = `${IO.past_conv}.`;
+const PRESENT_CONV = `${IO.present_conv}.`;
+const PRESENT = `${IO.present}.`;
 
 type TypedArray = Float32Array | Uint16Array;
 type SliceableArray = TypedArray | BigInt64Array;
@@ -95,7 +96,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
     });
     Object.setPrototypeOf(model, VibeVoiceAsrForConditionalGeneration.prototype);
     const vibevoice = model as VibeVoiceAsrForConditionalGeneration;
-    vibevoice.configure(DEFAULT_CHUNK_SIZE, DEFAULT_HOP); // the caller sets the folder's values
+    vibevoice.configure(FRONT_END.encoder_chunk_size, FRONT_END.hop_length); // the caller sets the folder's values
     return vibevoice;
   }
 
@@ -149,7 +150,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
       throw new VibeVoiceError('bad-input', `Audio must be padded to a multiple of ${this.hop} samples; got ${samples.length}.`);
     }
     const session = this.audioSession;
-    const valueType = session.inputMetadata.find((m) => m.name === 'audio_values')?.type ?? 'float32';
+    const valueType = session.inputMetadata.find((m) => m.name === IO.audio_values)?.type ?? 'float32';
     let caches = this.zeroConvCaches(session);
     const pieces: Tensor[] = [];
     const chunks = Math.ceil(samples.length / this.chunkSize);
@@ -157,10 +158,10 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
       const slice = samples.subarray(c * this.chunkSize, Math.min(samples.length, (c + 1) * this.chunkSize));
       const values = valueType === 'float16' ? toFloat16Array(slice) : slice.slice();
       const outputs = await this.runAudioEncoder(session, {
-        audio_values: new Tensor(valueType as TensorType, values, [1, slice.length]),
+        [IO.audio_values]: new Tensor(valueType as TensorType, values, [1, slice.length]),
         ...caches,
       });
-      pieces.push(outputs.audio_features);
+      pieces.push(outputs[IO.audio_features]);
       caches = {};
       for (const [name, tensor] of Object.entries(outputs)) {
         if (name.startsWith(PRESENT_CONV)) caches[PAST_CONV + name.slice(PRESENT_CONV.length)] = tensor;
@@ -201,8 +202,8 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
         if (chunk.end === rows) break;
         const presents = Object.fromEntries(
           Object.entries(outputs)
-            .filter(([name]) => name.startsWith('present.'))
-            .map(([name, tensor]) => [`past_key_values.${name.slice('present.'.length)}`, tensor]),
+            .filter(([name]) => name.startsWith(PRESENT))
+            .map(([name, tensor]) => [`${IO.past_key_values}.${name.slice(PRESENT.length)}`, tensor]),
         );
         if (cache) cache.update(presents); // disposes the call before's GPU buffers
         else cache = new DynamicCache(presents);

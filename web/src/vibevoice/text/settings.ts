@@ -1,4 +1,5 @@
 // The numbers and strings the pipeline reads from an artifact folder's JSON files.
+import { ARTIFACT } from '../artifact';
 import { DEFAULT_FRONT_END, type FrontEndSettings } from '../audio/prepare';
 import { VibeVoiceError } from '../errors';
 import type { PromptSettings } from './prompt';
@@ -37,12 +38,11 @@ function ids(value: unknown): number[] {
   return typeof value === 'number' ? [value] : [];
 }
 
-export const DEFAULT_CHUNK_SIZE = 1_440_000;
+export const DEFAULT_CHUNK_SIZE = ARTIFACT.front_end.encoder_chunk_size;
 
-// The cap on generated tokens when generation_config.json names none: the Python runtime's
-// DEFAULT_MAX_NEW_TOKENS (runtime/pipeline.py, which says why it is the decoder's whole context),
-// checked against it by testdata/model_outputs/.
-export const DEFAULT_MAX_NEW_TOKENS = 32768;
+// The cap on generated tokens when generation_config.json names none, the Python runtime's too
+// (artifact/contract.py says why it is the decoder's whole context).
+export const DEFAULT_MAX_NEW_TOKENS = ARTIFACT.generation.max_new_tokens;
 
 /** generation_config.json's max_new_tokens, or the default; a value that is not a positive integer is refused. */
 function maxNewTokens(generation: Json | null | undefined): number {
