@@ -12,7 +12,8 @@ from vibevoice_asr_web import __version__
 
 from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.checkpoint_source import HUB_ID
-from vibevoice_asr_web.release.gates import PASS, SKIP, GateTable, human_bytes
+from vibevoice_asr_web.artifact.check import human_bytes
+from vibevoice_asr_web.release.gates import PASS, SKIP, GateTable
 from vibevoice_asr_web.release.stage import variant_of
 
 UNKNOWN_LICENSE = "unknown — check the source"
@@ -160,23 +161,39 @@ def _graph_table(info: dict) -> list[str]:
 
 
 def render(repo_id: str, info: dict, table: GateTable, license: License, base: tuple[str | None, str | None], largest: dict[str, str]) -> str:
+    """The card: front matter, then the sections in order, each from its own function."""
     dtypes = info["dtypes"]
     source = info.get("source") or {}
     base_id, base_revision = base
-    thresholds = (info.get("release") or {}).get("thresholds") or {}
+    origin = f"[{base_id}](https://huggingface.co/{base_id})" if base_id else f"the local checkpoint `{source.get('name', '?')}`"
+    revision = base_revision or source.get("revision", "?")
+    out = [_yaml(_meta(license, base_id, dtypes)), f"# {repo_id.split('/')[-1]}", ""]
+    out += _source_section(origin, revision, license, dtypes)
+    out += _variants_section(info, table, largest)
+    out += _gates_passed((info.get("release") or {}).get("thresholds") or {})
+    out += _usage_section(repo_id, next(d for d in PREFERRED if d in dtypes))
+    out += _checks_section(table)
+    return "\n".join(out)
+
+
+def _meta(license: License, base_id: str | None, dtypes: list[str]) -> dict:
+    """The front matter the Hub reads."""
     meta = {"license": license.hub_id, "library_name": "transformers.js", "pipeline_tag": "automatic-speech-recognition"}
     if base_id:
         meta["base_model"] = base_id
         if any(d != "fp32" for d in dtypes):
             meta["base_model_relation"] = "quantized"
     meta["tags"] = ["onnx", "webgpu", "vibevoice", "vibevoice-asr", "speech-recognition", "speaker-diarization", "transformers.js"]
-    dtype = next(d for d in PREFERRED if d in dtypes)
-    name = repo_id.split("/")[-1]
-    origin = f"[{base_id}](https://huggingface.co/{base_id})" if base_id else f"the local checkpoint `{source.get('name', '?')}`"
-    revision = base_revision or source.get("revision", "?")
+    return meta
 
-    out = [_yaml(meta), f"# {name}", ""]
-    out += [
+
+def _source_section(origin: str, revision: str, license: License, dtypes: list[str]) -> list[str]:
+    """What the repo holds and where it came from."""
+    if license.hub_id != "unknown":
+        license_row = f"| license | {license.text} (read from the source's {license.where}) |"
+    else:
+        license_row = f"| license | {license.text} |"
+    return [
         f"Microsoft's **VibeVoice-ASR** ({origin}) as ONNX graphs in the layout Transformers.js 4.3.1 loads",
         "(`audio_encoder`, `embed_tokens`, `decoder_model_merged`), to transcribe speech — with speakers and",
         "timestamps — in a web browser, on the user's own GPU through WebGPU. Made and checked with",
@@ -188,15 +205,21 @@ def render(repo_id: str, info: dict, table: GateTable, license: License, base: t
         "|---|---|",
         f"| checkpoint | {origin} |",
         f"| revision | `{revision}` |",
-        f"| license | {license.text} (read from the source's {license.where}) |" if license.hub_id != "unknown" else f"| license | {license.text} |",
+        license_row,
         f"| variants | {', '.join(dtypes)} |",
         "",
+    ]
+
+
+def _variants_section(info: dict, table: GateTable, largest: dict[str, str]) -> list[str]:
+    """One row per variant (files, size, quantization, parity, browser, devices), then one per graph."""
+    out = [
         "## Variants",
         "",
         "| dtype | files | size | quantized tensors | parity | browser test | runs on |",
         "|---|---|---:|---|---|---|---|",
     ]
-    for d in dtypes:
+    for d in info["dtypes"]:
         graphs, chunks, size = _variant_files(info["files"], d)
         files = f"`onnx/*{contract.DTYPE_SUFFIX[d]}.onnx` ({graphs} graphs + {chunks} data chunks)"
         devices = DEVICES[d].format(largest=f"largest tensor {largest.get(d, '?')}")
@@ -204,16 +227,25 @@ def render(repo_id: str, info: dict, table: GateTable, license: License, base: t
             f"| {d} | {files} | {human_bytes(size)} | {_quantized(info['graphs'][d], d)} | {_parity(d, info.get('parity') or {})} "
             f"| {_browser(table, d)} | {devices} |"
         )
-    out += ["", "Per graph:", "", *_graph_table(info), ""]
-    if thresholds:
-        out += [
-            f"Gates this release passed: fp32 cosine ≥ {thresholds['fp32_min_cosine']} against PyTorch with identical greedy tokens; "
-            f"fp16 cosine ≥ {thresholds['fp16_min_cosine']} against fp32; q4 / q4f16 top-1 agreement ≥ {thresholds['min_top1']} with "
-            "fp32; every file's sha256; the graphs' inputs and outputs; no tensor over 1 GiB and no data chunk over 2 GB in the "
-            "browser variants; the browser suite where it could run.",
-            "",
-        ]
-    out += [
+    return out + ["", "Per graph:", "", *_graph_table(info), ""]
+
+
+def _gates_passed(thresholds: dict) -> list[str]:
+    """The thresholds this release was held to; nothing when the release recorded none."""
+    if not thresholds:
+        return []
+    return [
+        f"Gates this release passed: fp32 cosine ≥ {thresholds['fp32_min_cosine']} against PyTorch with identical greedy tokens; "
+        f"fp16 cosine ≥ {thresholds['fp16_min_cosine']} against fp32; q4 / q4f16 top-1 agreement ≥ {thresholds['min_top1']} with "
+        "fp32; every file's sha256; the graphs' inputs and outputs; no tensor over 1 GiB and no data chunk over 2 GB in the "
+        "browser variants; the browser suite where it could run.",
+        "",
+    ]
+
+
+def _usage_section(repo_id: str, dtype: str) -> list[str]:
+    """How to load the `dtype` variant: with the vibevoice-asr-web library, or with Transformers.js alone."""
+    return [
         "## Usage",
         "",
         "### With the vibevoice-asr-web library",
@@ -251,13 +283,14 @@ def render(repo_id: str, info: dict, table: GateTable, license: License, base: t
         "with one `<|box_start|>` token per 3200 samples as `tokenizer_config.json`'s chat template describes. The",
         "vibevoice-asr-web library does exactly this (`VibeVoiceAsrForConditionalGeneration`).",
         "",
-        "## Checks",
-        "",
-        "| gate | variant | result | detail |",
-        "|---|---|---|---|",
     ]
+
+
+def _checks_section(table: GateTable) -> list[str]:
+    """Every gate row, first line of its detail."""
+    out = ["## Checks", "", "| gate | variant | result | detail |", "|---|---|---|---|"]
     for row in table.rows:
         detail = row.detail.split("\n")[0].replace("|", "\\|")
         out.append(f"| {row.gate} | {row.variant} | {row.result} | {detail} |")
     out.append("")
-    return "\n".join(out)
+    return out

@@ -153,7 +153,7 @@ def expensive_gates(args, state, folder: Path, built, source, dtypes: list[str],
 
 
 def dry_run_listing(folder: Path, repo_id: str, card: str) -> str:
-    from vibevoice_asr_web.release.gates import human_bytes
+    from vibevoice_asr_web.artifact.check import human_bytes
 
     info = manifest.read(folder)
     entries = dict(info["files"])
@@ -169,11 +169,8 @@ def dry_run_listing(folder: Path, repo_id: str, card: str) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
-    from vibevoice_asr_web.parity.measures import default_audio
-    from vibevoice_asr_web.release import build, card, gates, hub, stage
-    from vibevoice_asr_web.release.state import locked
-
+def check_arguments(args: argparse.Namespace) -> list[str]:
+    """The arguments a look can check (no file read): the repo ids, the gate; returns the dtypes."""
     if not HUB_ID.match(args.repo_id):
         raise UserError(f"--repo-id {args.repo_id!r}: expected a Hub model repo id, OWNER/NAME (e.g. my-org/VibeVoice-ASR-ONNX)")
     if args.base_model and not HUB_ID.match(args.base_model.partition("@")[0]):
@@ -181,12 +178,19 @@ def run(args: argparse.Namespace) -> int:
     dtypes = parse_dtypes(args.dtypes)
     if not 0.0 <= args.min_top1 <= 1.0:
         raise UserError(f"--min-top1 {args.min_top1}: expected a fraction between 0 and 1")
-    progress = Progress(quiet=args.quiet)
+    return dtypes
+
+
+def input_paths(args: argparse.Namespace, progress: Progress) -> tuple[Path, Path | None, list[Path], list[Path]]:
+    """(work folder, --fp32-dir, --variants-dir, audio), each checked before hours of work."""
+    from vibevoice_asr_web.parity.measures import default_audio
+
     work_dir = user_path(args.work_dir) if args.work_dir else default_work_dir(args.repo_id)
     fp32_dir = user_path(args.fp32_dir) if args.fp32_dir else None
     variants_dirs = [user_path(d) for d in args.variants_dir]
     audio = [user_path(a) for a in args.audio] if args.audio else default_audio()
-    for path in [*([fp32_dir] if fp32_dir else []), *variants_dirs]:
+    reused = [*([fp32_dir] if fp32_dir else []), *variants_dirs]
+    for path in reused:
         if not (path / manifest.MANIFEST).is_file():
             raise UserError(f"{path} holds no {manifest.MANIFEST}: expected an artifact folder made by `export` or `quantize`")
     for path in audio:
@@ -194,8 +198,71 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--audio {path} does not exist")
     check_work_dir(work_dir, args, fp32_dir, variants_dirs, audio)
     if args.verify:  # before hours of work: the folders reused are what their manifests say
-        for path in [*([fp32_dir] if fp32_dir else []), *variants_dirs]:
+        for path in reused:
             manifest.verify(path, progress=progress)
+    return work_dir, fp32_dir, variants_dirs, audio
+
+
+def gate_table(args, state, folder: Path, built, source, dtypes: list[str], audio: list[Path], thresholds, progress: Progress):
+    """(table, parity results): the structural gates, then parity and browser if they passed; printed, and
+    a UserError naming every failure if any gate failed."""
+    from vibevoice_asr_web.release import gates
+
+    table = gates.GateTable()
+    table.add(gates.structural(folder, dtypes, progress))
+    if table.passed:
+        rows, parity_results = expensive_gates(args, state, folder, built, source, dtypes, audio, thresholds, progress)
+        table.add(rows)
+    else:
+        parity_results = {}
+        table.add([gates.Gate(g, d, gates.SKIP, "not run: an earlier gate failed") for g in ("parity", "browser") for d in dtypes])
+    print(table.format(), flush=True)
+    if not table.passed:
+        failed = "; ".join(f"{r.gate}/{r.variant}: {r.detail.splitlines()[0]}" for r in table.failures)
+        raise UserError(f"refusing to publish: {len(table.failures)} gate(s) failed ({failed}). Nothing was uploaded; fix it and rerun")
+    return table, parity_results
+
+
+def write_card(args, state, folder: Path, source, dtypes: list[str], table, parity_results: dict, thresholds) -> tuple[str, dict]:
+    """(card text, manifest info): the model card and the release record written into the release folder."""
+    from vibevoice_asr_web.release import card, stage
+
+    graphs = check.Graphs(folder)
+    largest = {d: check.human_bytes(check.largest_initializer(graphs, d)[0]) for d in dtypes}
+    release = {"repo_id": args.repo_id, "thresholds": thresholds.as_dict(), "gates": [r.as_dict() for r in table.rows]}
+    info = manifest.read(folder)
+    info.update(parity=parity_results, release=release)
+    text = card.render(args.repo_id, info, table, card.source_license(source.path), card.base_model(info.get("source") or {}, args.base_model), largest)
+    stage.finish(folder, text, parity_results, release, state)
+    return text, info
+
+
+def upload(args, state, folder: Path, source, dtypes: list[str], table, info: dict, token, progress: Progress) -> None:
+    """One Hub commit of the release folder, recorded in the state."""
+    from vibevoice_asr_web.release import hub
+
+    revision = (info.get("source") or {}).get("revision", "")
+    message = args.message or f"vibevoice-asr-web {__version__}: {', '.join(dtypes)} of {source.name} ({revision[:16]})"
+    description = "Checked before upload:\n\n" + "\n".join(f"- {r.gate} {r.variant}: {r.result}, {r.detail.splitlines()[0]}" for r in table.rows)
+    published = hub.publish(folder, args.repo_id, token, message, description, progress, private=args.private, tag=args.tag)
+    state.put("upload", {
+        "repo_id": args.repo_id, "commit_url": published.commit_url, "commit_oid": published.commit_oid,
+        "manifest_sha256": manifest.sha256_file(folder / manifest.MANIFEST), "already": published.already,
+    })
+    if published.already:
+        print(f"{args.repo_id} already holds this release; nothing was committed")
+    else:
+        print(f"published {len(published.added)} files to https://huggingface.co/{args.repo_id} in one commit: {published.commit_url}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the arguments and inputs, then build, stage, gate, write the card and upload (or list, on --dry-run)."""
+    from vibevoice_asr_web.release import build, gates, hub, stage
+    from vibevoice_asr_web.release.state import locked
+
+    dtypes = check_arguments(args)
+    progress = Progress(quiet=args.quiet)
+    work_dir, fp32_dir, variants_dirs, audio = input_paths(args, progress)
     token = None if args.dry_run else hub.resolve_token()  # fail before hours of building, not after
 
     thresholds = gates.ReleaseThresholds(min_top1=args.min_top1)
@@ -203,43 +270,12 @@ def run(args: argparse.Namespace) -> int:
         source = resolve_checkpoint(args, work_dir, progress)
         built = build.build(source, dtypes, work_dir, state, progress, fp32_dir, variants_dirs)
         folder = stage.stage(built, dtypes, work_dir, state, progress, source.describe())
-
-        table = gates.GateTable()
-        table.add(gates.structural(folder, dtypes, progress))
-        if table.passed:
-            rows, parity_results = expensive_gates(args, state, folder, built, source, dtypes, audio, thresholds, progress)
-            table.add(rows)
-        else:
-            parity_results = {}
-            table.add([gates.Gate(g, d, gates.SKIP, "not run: an earlier gate failed") for g in ("parity", "browser") for d in dtypes])
-        print(table.format(), flush=True)
-        if not table.passed:
-            failed = "; ".join(f"{r.gate}/{r.variant}: {r.detail.splitlines()[0]}" for r in table.failures)
-            raise UserError(f"refusing to publish: {len(table.failures)} gate(s) failed ({failed}). Nothing was uploaded; fix it and rerun")
-
-        graphs = gates.Graphs(folder)
-        largest = {d: check.human_bytes(check.largest_initializer(graphs, d)[0]) for d in dtypes}
-        release = {"repo_id": args.repo_id, "thresholds": thresholds.as_dict(), "gates": [r.as_dict() for r in table.rows]}
-        info = manifest.read(folder)
-        info.update(parity=parity_results, release=release)
-        text = card.render(args.repo_id, info, table, card.source_license(source.path), card.base_model(info.get("source") or {}, args.base_model), largest)
-        stage.finish(folder, text, parity_results, release, state)
-
+        table, parity_results = gate_table(args, state, folder, built, source, dtypes, audio, thresholds, progress)
+        text, info = write_card(args, state, folder, source, dtypes, table, parity_results, thresholds)
         if args.dry_run:
             print(dry_run_listing(folder, args.repo_id, text))
-            return 0
-        revision = (info.get("source") or {}).get("revision", "")
-        message = args.message or f"vibevoice-asr-web {__version__}: {', '.join(dtypes)} of {source.name} ({revision[:16]})"
-        description = "Checked before upload:\n\n" + "\n".join(f"- {r.gate} {r.variant}: {r.result}, {r.detail.splitlines()[0]}" for r in table.rows)
-        published = hub.publish(folder, args.repo_id, token, message, description, progress, private=args.private, tag=args.tag)
-        state.put("upload", {
-            "repo_id": args.repo_id, "commit_url": published.commit_url, "commit_oid": published.commit_oid,
-            "manifest_sha256": manifest.sha256_file(folder / manifest.MANIFEST), "already": published.already,
-        })
-        if published.already:
-            print(f"{args.repo_id} already holds this release; nothing was committed")
         else:
-            print(f"published {len(published.added)} files to https://huggingface.co/{args.repo_id} in one commit: {published.commit_url}")
+            upload(args, state, folder, source, dtypes, table, info, token, progress)
         return 0
 
 

@@ -20,7 +20,6 @@ from vibevoice_asr_web.parity import thresholds
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.release.stage import README, variant_of
 
-human_bytes = check.human_bytes
 PASS, FAIL, SKIP = "pass", "FAIL", "skip"
 SHARED = "shared"
 ALL = "all"
@@ -127,7 +126,7 @@ def check_files(folder: Path, dtypes: list[str], progress: Progress | None = Non
         if problems[group]:
             rows.append(Gate("files", group, FAIL, "; ".join(problems[group]) + ": rebuild, or rerun to restage"))
         else:
-            rows.append(Gate("files", group, PASS, f"{len(names)} files, {human_bytes(size)}: size and sha256 match the manifest"))
+            rows.append(Gate("files", group, PASS, f"{len(names)} files, {check.human_bytes(size)}: size and sha256 match the manifest"))
     progress.done()
     return rows
 
