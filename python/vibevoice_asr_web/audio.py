@@ -238,9 +238,10 @@ def duration_seconds(num_samples: int, rate: int = SAMPLE_RATE) -> float:
 # ----------------------------------------------------------------------------------------------
 # The header checks below (_looks_like_mp3, _mp3_has_frame_count, _wav_truncation, _ogg_truncation)
 # stay hand-written: libsndfile reads a cut WAV or Ogg short without an error and says so only in its
-# log text (sf.info(verbose=True): "data : 55560 (should be 27758)", no stable format). mutagen
-# would do the Ogg page walk as well (mutagen.ogg.OggPage raises on a short page) but it is
-# GPL-2.0-or-later and this package is MIT; tinytag (MIT) reports durations, never truncation.
+# log text (sf.info(verbose=True): "data : 55560 (should be 27758)", "Ogg: Last page lacks an
+# end-of-stream bit."; a log, not an API). mutagen would do the Ogg page walk as well
+# (mutagen.ogg.OggPage raises on a short page) but it is GPL-2.0-or-later and this package is MIT;
+# tinytag (MIT) reports durations, never truncation.
 
 
 @functools.lru_cache(maxsize=1)
