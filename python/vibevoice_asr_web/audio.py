@@ -236,6 +236,12 @@ def duration_seconds(num_samples: int, rate: int = SAMPLE_RATE) -> float:
 # ----------------------------------------------------------------------------------------------
 # Files
 # ----------------------------------------------------------------------------------------------
+# The header checks below (_looks_like_mp3, _mp3_has_frame_count, _wav_truncation, _ogg_truncation)
+# stay hand-written: libsndfile reads a cut WAV or Ogg short without an error and says so only in its
+# log text (sf.info(verbose=True): "data : 55560 (should be 27758)", "Ogg: Last page lacks an
+# end-of-stream bit."; a log, not an API). mutagen would do the Ogg page walk as well
+# (mutagen.ogg.OggPage raises on a short page) but it is GPL-2.0-or-later and this package is MIT;
+# tinytag (MIT) reports durations, never truncation.
 
 
 @functools.lru_cache(maxsize=1)
@@ -245,6 +251,8 @@ def _soundfile_reads_mp3() -> bool:
 
 
 def _looks_like_mp3(path: Path, head: bytes) -> bool:
+    # Hand-written: three magic checks, and only for a libsndfile without MP3 (older than the lock's);
+    # a sniffing package (puremagic, filetype) would be a dependency for this fallback alone.
     if head[:3] == b"ID3":
         return True
     if len(head) >= 2 and head[0] == 0xFF and (head[1] & 0xE0) == 0xE0:
@@ -254,6 +262,8 @@ def _looks_like_mp3(path: Path, head: bytes) -> bool:
 
 def _mp3_has_frame_count(path: Path) -> bool:
     """Whether the MP3 carries a Xing/Info header: then libsndfile's frame count is exact, not a guess."""
+    # Hand-written: tinytag and mutagen parse this header but say whether they found it only through
+    # private parts (mutagen.mp3._util.XingHeader; MPEGFrame.sketchy, which counts VBRI headers too).
     with open(path, "rb") as f:
         head = f.read(10)
         start = 0
@@ -267,6 +277,8 @@ def _mp3_has_frame_count(path: Path) -> bool:
 
 def _wav_truncation(path: Path, file_size: int) -> str | None:
     """If a RIFF/WAVE data chunk declares more bytes than the file holds, say how much is missing."""
+    # Hand-written: mutagen.wave and tinytag give the declared length but not where the data chunk
+    # starts (so not how much the file holds), read no RIFX, and take a pipe's 0/0xFFFFFFFF as a size.
     with open(path, "rb") as f:
         head = f.read(12)
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
@@ -297,6 +309,8 @@ def _wav_truncation(path: Path, file_size: int) -> str | None:
 
 def _ogg_truncation(path: Path, file_size: int) -> str | None:
     """If the last Ogg page runs past the end of the file, say so (walks page headers only)."""
+    # Hand-written: mutagen.ogg.OggPage finds the same short pages (the same on every cut of the test
+    # Ogg and Opus files) but mutagen is GPL; tinytag's page reader stops at a short page silently.
     with open(path, "rb") as f:
         pos = 0
         while pos < file_size:

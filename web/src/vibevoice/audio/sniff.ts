@@ -1,5 +1,9 @@
 // Recognises common audio containers from their first bytes and reads the rate they decode at, so
 // WebAudio can decode at the file's own rate (no browser resampling) before our own resampler runs.
+//
+// Hand-written: file-type names the container but not the rate (the point here) and adds 68 KB
+// minified; music-metadata reads the same rates from the test files but is async (sniffAudio is a
+// synchronous export) and grows the build by 236 KB of JavaScript, 118 KB of it loaded up front.
 
 export type AudioContainer = 'wav' | 'flac' | 'ogg-vorbis' | 'ogg-opus' | 'mp3' | 'webm' | 'mp4' | 'unknown';
 

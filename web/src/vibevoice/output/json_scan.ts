@@ -1,6 +1,12 @@
 // Reads the complete elements of a JSON array, also when the array is cut off (generation hit its
 // token limit) or followed by junk: each element is delimited by a bracket/string-aware scan and
 // parsed on its own.
+//
+// Hand-written: it must equal the Python runtime's _scan_list rule for rule (the shared fixtures
+// check both), and JSON.parse takes only an exact span. The libraries read other rules:
+// @streamparser/json stops at a missing or doubled comma (`[{..} {..}]`, `[,{..}]`), where both
+// scans read on, and keeps a number that junk follows; partial-json keeps the cut-off last element
+// (`[[` gives [[]]) and reads NaN; jsonrepair completes the cut-off segment instead of dropping it.
 
 /** The index just past the JSON value starting at `start`, or -1 if the text ends inside it. */
 function valueEnd(text: string, start: number): number {
