@@ -2,7 +2,7 @@
 //   const asr = await VibeVoiceASR.load('models/', { device: 'auto', dtype: 'auto', onProgress });
 //   const result = await asr.transcribe(file, { hotwords: 'Alice, Bob', maxNewTokens: 2048, onToken });
 import { Tensor, type PretrainedConfig, type PreTrainedTokenizer } from '@huggingface/transformers';
-import { webgpuDeviceCreated, type AdapterReport, type WasmPaths } from '../runtime';
+import { webgpuDeviceCreated, type AdapterReport, type WasmPaths } from './model/onnxruntime';
 import { loadAudio, type AudioSource, type DecodeInfo } from './audio/decode';
 import { prepareAudio, type PreparedAudio } from './audio/prepare';
 import { classifyError, VibeVoiceError } from './errors';

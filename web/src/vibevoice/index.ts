@@ -10,4 +10,4 @@ export type { LoadOptions, LoadProgress, ModelInspection, StopReason, Timings, T
 export { chooseDevice, type DeviceChoice, type DeviceRequest } from './model/device';
 export { VibeVoiceAsrForConditionalGeneration } from './model/vibevoice_model';
 export type { TokenEvent } from './generation/hooks';
-export { describeWebGpuAdapter, webgpuDeviceCreated, type AdapterReport } from '../runtime';
+export { describeWebGpuAdapter, webgpuDeviceCreated, type AdapterReport } from './model/onnxruntime';
