@@ -15,6 +15,7 @@ export { cleanOutput, parseSeconds, parseTranscription, type ParsedTranscript, t
 export { formatTimestamp, subtitleSegments, toCues, toJson, toSrt, toText, toVtt, type Cue } from './output/export';
 export { RepetitionGuard, type RepetitionGuardOptions } from './generation/repetition';
 export { topK, type TopLogits } from './generation/topk';
+export { stopReason, type StopFacts, type StopReason } from './generation/stop';
 export { PREFILL_CHUNK_TOKENS, checkPrefillChunkTokens, prefillChunks, prefillRowLimit, type PrefillChunk } from './generation/prefill';
 export { availableDtypes, chooseDtype, parityFailed, runnableDtypes, needsShaderF16, DTYPES, type Device, type Dtype } from './model/variants';
 export { resolveModelLocation, type ModelSource } from './model/location';
