@@ -1,6 +1,6 @@
 // Diagnostics page: reports the WebGPU adapter and runs any ONNX graph through the pinned
 // onnxruntime-web, so tests (and people) can check this browser against onnxruntime in Python.
-import { describeWebGpuAdapter, ort, useLocalRuntimeFiles, type AdapterReport } from './runtime';
+import { describeWebGpuAdapter, ort, useLocalRuntimeFiles, type AdapterReport } from './vibevoice/model/onnxruntime';
 
 type Device = 'webgpu' | 'wasm';
 

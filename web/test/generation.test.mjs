@@ -41,3 +41,24 @@ describe('topK', () => {
     assert.deepEqual(lib.topK(logits, 8, 20).ids, [1, 3, 7, 2, 5, 0, 4, 6]); // NaN last
   });
 });
+
+describe('stopReason (the Python runtime precedence: eos, token cap, repetition; then abort)', () => {
+  const facts = { eosTokenIds: [2, 9], maxNewTokens: 4, repeatedNgram: null, aborted: false };
+
+  it('names eos when the last id is an eos id, even at the cap, looping or aborted', () => {
+    assert.equal(lib.stopReason([5, 9], facts), 'eos');
+    assert.equal(lib.stopReason([5, 6, 7, 2], { ...facts, repeatedNgram: 1, aborted: true }), 'eos');
+  });
+
+  it('names the cap before the guard and the guard before the abort', () => {
+    assert.equal(lib.stopReason([5, 6, 7, 8], { ...facts, repeatedNgram: 2, aborted: true }), 'max_new_tokens');
+    assert.equal(lib.stopReason([5, 6, 7], { ...facts, repeatedNgram: 2, aborted: true }), 'repetition');
+    assert.equal(lib.stopReason([5, 6, 7], { ...facts, aborted: true }), 'aborted');
+  });
+
+  it('falls back to max_new_tokens, also for no ids', () => {
+    assert.equal(lib.stopReason([5, 6], facts), 'max_new_tokens');
+    assert.equal(lib.stopReason([], { ...facts, aborted: false }), 'max_new_tokens');
+    assert.equal(lib.stopReason([], { ...facts, aborted: true }), 'aborted');
+  });
+});

@@ -1,6 +1,6 @@
 // Runs the web library's Node tests: bundles test/entry.mjs (the library's browser-free core) with
-// esbuild for Node, then `node --test` on test/*.test.mjs. With --typecheck it runs `tsc --noEmit`
-// on src/ instead.
+// esbuild for Node and test/entry_tensors.mjs (its Tensor helpers on Transformers.js), then
+// `node --test` on test/*.test.mjs. With --typecheck it runs `tsc --noEmit` on src/ instead.
 // Usage: node run_tests.mjs [--node-modules DIR] [--web-dir DIR] [--repo-root DIR] [--out DIR] [--artifact-description FILE] [--typecheck]
 // (defaults: this checkout's web/node_modules, web/, the repository, a temporary folder; Bazel's
 // web_node_test passes runfiles paths).
@@ -55,6 +55,21 @@ await build({
   logLevel: 'warning',
   plugins: [artifactDescriptionPlugin(description)],
 });
+// The Tensor helpers on Transformers.js' browser build, as the page runs them (its Node build needs
+// onnxruntime-node, which the Bazel node_modules leave out); test/entry_tensors.mjs hands it onnxruntime-web.
+const tensorsBundle = join(out, 'vibevoice-tensors.mjs');
+await build({
+  entryPoints: [join(webDir, 'test', 'entry_tensors.mjs')],
+  outfile: tensorsBundle,
+  bundle: true,
+  format: 'esm',
+  platform: 'browser',
+  target: 'es2022',
+  nodePaths: [nodeModules],
+  logLevel: 'warning',
+  // As in build.mjs: onnxruntime-web probes for Node modules.
+  external: ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module'],
+});
 const testDir = join(webDir, 'test');
 const tests = readdirSync(testDir)
   .filter((name) => name.endsWith('.test.mjs'))
@@ -63,6 +78,7 @@ const tests = readdirSync(testDir)
 process.exit(
   run(process.execPath, ['--test', ...tests], {
     VIBEVOICE_TEST_LIB: pathToFileURL(bundle).href,
+    VIBEVOICE_TEST_TENSORS: pathToFileURL(tensorsBundle).href,
     VIBEVOICE_REPO_ROOT: resolve(options['repo-root']),
     VIBEVOICE_ARTIFACT_DESCRIPTION: description,
   }),

@@ -2,13 +2,14 @@
 //   const asr = await VibeVoiceASR.load('models/', { device: 'auto', dtype: 'auto', onProgress });
 //   const result = await asr.transcribe(file, { hotwords: 'Alice, Bob', maxNewTokens: 2048, onToken });
 import { Tensor, type PretrainedConfig, type PreTrainedTokenizer } from '@huggingface/transformers';
-import { webgpuDeviceCreated, type AdapterReport, type WasmPaths } from '../runtime';
+import { webgpuDeviceCreated, type AdapterReport, type WasmPaths } from './model/onnxruntime';
 import { loadAudio, type AudioSource, type DecodeInfo } from './audio/decode';
 import { prepareAudio, type PreparedAudio } from './audio/prepare';
 import { classifyError, VibeVoiceError } from './errors';
 import { checkPrefillChunkTokens, PREFILL_CHUNK_TOKENS, prefillRowLimit } from './generation/prefill';
 import { AbortStop, FirstStepLogits, RepetitionStop, TokenStreamer, type TokenEvent, type TopLogits } from './generation/hooks';
 import { RepetitionGuard, type RepetitionGuardOptions } from './generation/repetition';
+import { stopReason, type StopReason } from './generation/stop';
 import { chooseDevice, type DeviceRequest } from './model/device';
 import { configureEnvironment } from './model/environment';
 import { loadConfig, loadManifest, loadTextFiles } from './model/files';
@@ -86,8 +87,6 @@ export type TranscribeStage =
   | { stage: 'encode'; chunk: number; chunks: number }
   | { stage: 'generate'; tokens: number };
 
-export type StopReason = 'eos' | 'max_new_tokens' | 'repetition' | 'aborted';
-
 export interface Timings {
   decodeAudioMs: number;
   prepareMs: number;
@@ -159,6 +158,33 @@ function downloadHint(source: ModelSource): string | undefined {
 
 function pageUrl(): string {
   return globalThis.document?.baseURI ?? globalThis.location?.href ?? 'http://localhost/';
+}
+
+/** What transcribe() decoded and prepared, and when each step ended (performance.now()). */
+interface TranscribeInput {
+  prepared: PreparedAudio;
+  decode: DecodeInfo;
+  prompt: Prompt;
+  started: number;
+  decoded: number;
+  preparedAt: number;
+}
+
+/** One transcription's generation settings and the hooks that watch generate(). */
+interface GenerationHooks {
+  maxNewTokens: number;
+  prefillChunkTokens: number;
+  guard: RepetitionStop | null;
+  abort: AbortStop | null;
+  firstStep: FirstStepLogits;
+  streamer: TokenStreamer;
+}
+
+/** The ids generate() added after the prompt, and when it started and returned. */
+interface GenerationRun {
+  generatedIds: number[];
+  generateStarted: number;
+  finished: number;
 }
 
 export class VibeVoiceASR {
@@ -270,6 +296,20 @@ export class VibeVoiceASR {
 
   /** Transcribes one clip: decode, prepare, prompt, chunked audio encoding, greedy decoding, parsing. */
   async transcribe(source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
+    const input = await this.prepareInput(source, options);
+    const hooks = this.generationHooks(options, input.prompt.ids.length);
+    const run = await this.greedyDecode(input, hooks, options);
+    const stop = stopReason(run.generatedIds, {
+      eosTokenIds: this.settings.eosTokenIds,
+      maxNewTokens: hooks.maxNewTokens,
+      repeatedNgram: hooks.guard?.repeatedNgram ?? null,
+      aborted: options.signal?.aborted ?? false,
+    });
+    return this.result(input, hooks, run, stop);
+  }
+
+  /** Decodes and prepares the audio and builds its prompt, noting when each step ended. */
+  private async prepareInput(source: AudioSource, options: TranscribeOptions): Promise<TranscribeInput> {
     const started = performance.now();
     const { onStage, signal } = options;
     if (signal?.aborted) throw new VibeVoiceError('aborted', 'Transcription was cancelled before it started.');
@@ -279,21 +319,30 @@ export class VibeVoiceASR {
     onStage?.({ stage: 'prepare' });
     const prepared = prepareAudio(audio, this.settings.frontEnd);
     const prompt = this.buildPrompt(prepared.numSamples, options.hotwords);
-    const preparedAt = performance.now();
+    return { prepared, decode: info, prompt, started, decoded, preparedAt: performance.now() };
+  }
 
+  /** Checks the generation options and makes generate()'s streamer, logits processor and stopping criteria. */
+  private generationHooks(options: TranscribeOptions, promptLength: number): GenerationHooks {
     const maxNewTokens = options.maxNewTokens ?? this.settings.maxNewTokens;
     if (!Number.isInteger(maxNewTokens) || maxNewTokens < 1) {
       throw new VibeVoiceError('bad-input', `maxNewTokens must be a positive integer, got ${maxNewTokens}.`);
     }
     const prefillChunkTokens = checkPrefillChunkTokens(options.prefillChunkTokens ?? PREFILL_CHUNK_TOKENS);
-    const guard = options.repetitionGuard === false ? null : new RepetitionStop(new RepetitionGuard(options.repetitionGuard ?? {}), prompt.ids.length);
-    const abort = signal ? new AbortStop(signal) : null;
-    const firstStep = new FirstStepLogits(10);
+    const guard = options.repetitionGuard === false ? null : new RepetitionStop(new RepetitionGuard(options.repetitionGuard ?? {}), promptLength);
+    const { onStage, signal } = options;
     const streamer = new TokenStreamer((ids) => this.decode(ids), (event) => {
       options.onToken?.(event);
       onStage?.({ stage: 'generate', tokens: event.count });
     });
-    this.model.prefillChunkTokens = Math.min(prefillChunkTokens, prefillRowLimit(this.device, this.adapter));
+    return { maxNewTokens, prefillChunkTokens, guard, abort: signal ? new AbortStop(signal) : null, firstStep: new FirstStepLogits(10), streamer };
+  }
+
+  /** Greedy decoding through Transformers.js' generate(): the prompt ids and audio in, the new ids out. */
+  private async greedyDecode(input: TranscribeInput, hooks: GenerationHooks, options: TranscribeOptions): Promise<GenerationRun> {
+    const { onStage, signal } = options;
+    const { prompt, prepared } = input;
+    this.model.prefillChunkTokens = Math.min(hooks.prefillChunkTokens, prefillRowLimit(this.device, this.adapter));
     this.model.onAudioChunk = (p: AudioChunkProgress) => {
       if (signal?.aborted) throw new VibeVoiceError('aborted', 'Transcription was cancelled while encoding the audio.');
       onStage?.({ stage: 'encode', ...p });
@@ -306,14 +355,14 @@ export class VibeVoiceASR {
         input_ids: new Tensor('int64', BigInt64Array.from(prompt.ids, BigInt), [1, length]),
         attention_mask: new Tensor('int64', new BigInt64Array(length).fill(1n), [1, length]),
         audio_values: new Tensor('float32', prepared.samples, [1, prepared.samples.length]),
-        max_new_tokens: maxNewTokens,
+        max_new_tokens: hooks.maxNewTokens,
         do_sample: false,
         num_beams: 1,
         eos_token_id: this.settings.eosTokenIds,
         // generate() extends its own lists with plain arrays; the typedefs ask for list classes.
-        streamer: streamer as never,
-        logits_processor: [firstStep] as never,
-        stopping_criteria: [guard, abort].filter((c) => c !== null),
+        streamer: hooks.streamer as never,
+        logits_processor: [hooks.firstStep] as never,
+        stopping_criteria: [hooks.guard, hooks.abort].filter((c) => c !== null),
       })) as Tensor;
     } catch (error) {
       throw classifyError(error, 'transcribing');
@@ -321,15 +370,15 @@ export class VibeVoiceASR {
       this.model.onAudioChunk = null;
     }
     const finished = performance.now();
-    const all = (sequences.tolist()[0] as bigint[]).map(Number);
-    const generatedIds = all.slice(length);
-    const last = generatedIds.at(-1);
-    // The same precedence as the Python runtime: eos, then the token cap, then the guard.
-    let stopReason: StopReason = 'max_new_tokens';
-    if (last !== undefined && this.settings.eosTokenIds.includes(last)) stopReason = 'eos';
-    else if (generatedIds.length >= maxNewTokens) stopReason = 'max_new_tokens';
-    else if (guard?.repeatedNgram != null) stopReason = 'repetition';
-    else if (signal?.aborted) stopReason = 'aborted';
+    const generatedIds = (sequences.tolist()[0] as bigint[]).map(Number).slice(length);
+    return { generatedIds, generateStarted, finished };
+  }
+
+  /** The result: the parsed transcript, the ids, why generation stopped, timings and the audio's facts. */
+  private result(input: TranscribeInput, hooks: GenerationHooks, run: GenerationRun, stop: StopReason): TranscriptionResult {
+    const { prepared, prompt, started, decoded, preparedAt } = input;
+    const { guard, firstStep, streamer } = hooks;
+    const { generatedIds, generateStarted, finished } = run;
     const rawText = this.decode(generatedIds);
     const parsed = parseTranscription(rawText);
     const encodeAudioMs = this.model.lastEncodeMs;
@@ -342,8 +391,8 @@ export class VibeVoiceASR {
       rawText,
       promptIds: prompt.ids,
       generatedIds,
-      stopReason,
-      repeatedNgram: stopReason === 'repetition' ? guard?.repeatedNgram ?? null : null,
+      stopReason: stop,
+      repeatedNgram: stop === 'repetition' ? guard?.repeatedNgram ?? null : null,
       firstStepTopLogits: firstStep.top ?? { ids: [], values: [] },
       tokensPerSecond: streamer.tokensPerSecond(),
       timings: {
@@ -359,7 +408,7 @@ export class VibeVoiceASR {
         durationS: prepared.durationS,
         numAudioTokens: prepared.numAudioTokens,
         sourceSampleRate: prepared.sourceSampleRate,
-        decode: info,
+        decode: input.decode,
       },
       device: this.device,
       dtype: this.dtype,

@@ -15,7 +15,8 @@ export { cleanOutput, parseSeconds, parseTranscription, type ParsedTranscript, t
 export { formatTimestamp, subtitleSegments, toCues, toJson, toSrt, toText, toVtt, type Cue } from './output/export';
 export { RepetitionGuard, type RepetitionGuardOptions } from './generation/repetition';
 export { topK, type TopLogits } from './generation/topk';
-export { PREFILL_CHUNK_TOKENS, checkPrefillChunkTokens, prefillChunks, prefillRowLimit, sliceRows, type PrefillChunk } from './generation/prefill';
+export { stopReason, type StopFacts, type StopReason } from './generation/stop';
+export { PREFILL_CHUNK_TOKENS, checkPrefillChunkTokens, prefillChunks, prefillRowLimit, type PrefillChunk } from './generation/prefill';
 export { ARTIFACT, checkDescription, type ArtifactDescription } from './artifact';
 export { availableDtypes, chooseDtype, parityFailed, runnableDtypes, needsShaderF16, DTYPES, DTYPE_SUFFIX, GRAPHS, type Device, type Dtype } from './model/variants';
 export { resolveModelLocation, type ModelSource } from './model/location';

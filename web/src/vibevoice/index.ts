@@ -6,8 +6,8 @@
 //   result.segments; result.text; toSrt(subtitleSegments(result, result.audio.durationS), result.audio.durationS);
 export * from './core';
 export { VibeVoiceASR } from './asr';
-export type { LoadOptions, LoadProgress, ModelInspection, StopReason, Timings, TranscribeOptions, TranscribeStage, TranscriptionResult } from './asr';
+export type { LoadOptions, LoadProgress, ModelInspection, Timings, TranscribeOptions, TranscribeStage, TranscriptionResult } from './asr';
 export { chooseDevice, type DeviceChoice, type DeviceRequest } from './model/device';
 export { VibeVoiceAsrForConditionalGeneration } from './model/vibevoice_model';
 export type { TokenEvent } from './generation/hooks';
-export { describeWebGpuAdapter, webgpuDeviceCreated, type AdapterReport } from '../runtime';
+export { describeWebGpuAdapter, webgpuDeviceCreated, type AdapterReport } from './model/onnxruntime';

@@ -45,16 +45,3 @@ export function prefillChunks(rows: number, chunkTokens: number, pastLength = 0)
   }
   return chunks;
 }
-
-interface Sliceable {
-  length: number;
-  slice(start: number, end: number): this;
-}
-
-/** Rows [start, end) along axis 1 of a batch-1 array laid out [1, rows, ...]: a copy and its dims. */
-export function sliceRows<T extends Sliceable>(data: T, dims: readonly number[], start: number, end: number): { data: T; dims: number[] } {
-  if (dims[0] !== 1 || dims.length < 2) throw new VibeVoiceError('bad-input', `Chunked prefill takes batch 1 [1, rows, ...]; got [${dims}].`);
-  if (start < 0 || end > dims[1] || start > end) throw new VibeVoiceError('bad-input', `Rows ${start}..${end} are outside [0, ${dims[1]}].`);
-  const rowSize = dims.slice(2).reduce((a, b) => a * b, 1);
-  return { data: data.slice(start * rowSize, end * rowSize), dims: [1, end - start, ...dims.slice(2)] };
-}

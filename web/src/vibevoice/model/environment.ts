@@ -1,7 +1,7 @@
 // Transformers.js' global file settings for one model source: same-origin folders never touch the
 // network beyond this origin; only a Hub repo id turns remote models on.
 import { env } from '@huggingface/transformers';
-import { useLocalRuntimeFiles, type WasmPaths } from '../../runtime';
+import { useLocalRuntimeFiles, type WasmPaths } from './onnxruntime';
 import { routeLocalModelFetches } from './fetch';
 import type { ModelSource } from './location';
 

@@ -9,8 +9,9 @@
 import { DynamicCache, PretrainedConfig, Tensor, VoxtralForConditionalGeneration, type PreTrainedModel } from '@huggingface/transformers';
 import { ARTIFACT } from '../artifact';
 import { VibeVoiceError } from '../errors';
-import { PREFILL_CHUNK_TOKENS, prefillChunks, sliceRows } from '../generation/prefill';
+import { PREFILL_CHUNK_TOKENS, prefillChunks } from '../generation/prefill';
 import { toFloat16Array } from './float16';
+import { concatAxis1, sliceAxis1 } from './tensors';
 import type { Device, Dtype } from './variants';
 
 interface ValueMetadata {
@@ -63,7 +64,6 @@ const PRESENT_CONV = `${IO.present_conv}.`;
 const PRESENT = `${IO.present}.`;
 
 type TypedArray = Float32Array | Uint16Array;
-type SliceableArray = TypedArray | BigInt64Array;
 
 function typedArrayFor(type: string, length: number): TypedArray {
   if (type === 'float32') return new Float32Array(length);
@@ -155,10 +155,9 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
     const pieces: Tensor[] = [];
     const chunks = Math.ceil(samples.length / this.chunkSize);
     for (let c = 0; c < chunks; c++) {
-      const slice = samples.subarray(c * this.chunkSize, Math.min(samples.length, (c + 1) * this.chunkSize));
-      const values = valueType === 'float16' ? toFloat16Array(slice) : slice.slice();
+      const piece = sliceAxis1(audio, c * this.chunkSize, Math.min(samples.length, (c + 1) * this.chunkSize));
       const outputs = await this.runAudioEncoder(session, {
-        [IO.audio_values]: new Tensor(valueType as TensorType, values, [1, slice.length]),
+        [IO.audio_values]: valueType === 'float16' ? new Tensor('float16', toFloat16Array(piece.data as Float32Array), piece.dims) : piece,
         ...caches,
       });
       pieces.push(outputs[IO.audio_features]);
@@ -168,7 +167,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
       }
       this.onAudioChunk?.({ chunk: c + 1, chunks });
     }
-    const features = concatFrames(pieces);
+    const features = concatAxis1(pieces);
     this.lastEncodeMs = performance.now() - started;
     return features;
   }
@@ -193,9 +192,9 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
     try {
       for (const chunk of prefillChunks(rows, this.prefillChunkTokens, pastLength)) {
         outputs = await super.forward({
-          inputs_embeds: rowsOf(embeds, chunk.start, chunk.end),
-          attention_mask: new Tensor('int64', (mask.data as BigInt64Array).slice(0, chunk.totalLength), [1, chunk.totalLength]),
-          position_ids: inputs.position_ids ? rowsOf(inputs.position_ids, chunk.start, chunk.end) : null,
+          inputs_embeds: sliceAxis1(embeds, chunk.start, chunk.end),
+          attention_mask: sliceAxis1(mask, 0, chunk.totalLength),
+          position_ids: inputs.position_ids ? sliceAxis1(inputs.position_ids, chunk.start, chunk.end) : null,
           past_key_values: cache ?? past ?? null,
           num_logits_to_keep: inputs.num_logits_to_keep,
         });
@@ -227,25 +226,4 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
   sessionPlacement(): Record<string, { device?: string; dtype?: string }> {
     return Object.fromEntries(Object.entries(this.sessions).map(([name, s]) => [name, { ...(s as OrtSession).config }]));
   }
-}
-
-/** Rows [start, end) of a batch-1 tensor [1, rows, ...]. */
-function rowsOf(tensor: Tensor, start: number, end: number): Tensor {
-  const { data, dims } = sliceRows(tensor.data as SliceableArray, tensor.dims, start, end);
-  return new Tensor(tensor.type, data, dims);
-}
-
-/** Concatenates [1, t_i, hidden] tensors along the frame axis. */
-function concatFrames(pieces: Tensor[]): Tensor {
-  if (pieces.length === 1) return pieces[0];
-  const hidden = pieces[0].dims.at(-1)!;
-  const frames = pieces.reduce((n, t) => n + t.dims[1], 0);
-  const Ctor = (pieces[0].data as TypedArray).constructor as new (length: number) => TypedArray;
-  const data = new Ctor(frames * hidden);
-  let offset = 0;
-  for (const piece of pieces) {
-    data.set(piece.data as TypedArray, offset);
-    offset += (piece.data as TypedArray).length;
-  }
-  return new Tensor(pieces[0].type, data, [1, frames, hidden]);
 }

@@ -1,4 +1,5 @@
-// One place that points Transformers.js and onnxruntime-web at files served by this page's own origin.
+// The one module that imports onnxruntime-web: points it and Transformers.js at files served by this
+// page's own origin, and reports the WebGPU adapter and device it runs on.
 import { env } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-web/webgpu';
 
