@@ -1,5 +1,6 @@
 // The parts of the library that need neither Transformers.js nor a browser: the audio front end,
-// the prompt, the output parser and exporters, the repetition guard. Node tests import this.
+// the prompt, the output parser and exporters, the repetition guard, the pre-flight estimate.
+// Node tests import this.
 export { decodeWav, isWav } from './audio/wav';
 export { sniffAudio, type AudioContainer, type Sniffed } from './audio/sniff';
 export { besselI0, firwinLowpass, kaiserWindow } from './audio/fir';
@@ -20,4 +21,13 @@ export { PREFILL_CHUNK_TOKENS, checkPrefillChunkTokens, prefillChunks, prefillRo
 export { ARTIFACT, checkDescription, type ArtifactDescription } from './artifact';
 export { availableDtypes, chooseDtype, parityFailed, runnableDtypes, needsShaderF16, DTYPES, DTYPE_SUFFIX, GRAPHS, type Device, type Dtype } from './model/variants';
 export { resolveModelLocation, type ModelSource } from './model/location';
+export {
+  ANSWER_TOKENS_PER_MINUTE, INT4_BLOCK, PROMPT_TOKENS, encoderActivations, kvBytesPerToken, parameters, readModelShape, tensorBytes, tokenEstimate, weightSizes,
+  type EncoderShape, type ModelShape, type NamedBytes, type Parameter, type TokenEstimate, type WeightSizes,
+} from './model/footprint';
+export {
+  assertFits, formatBytes, formatDuration, manifestDownloadBytes, preflight,
+  type MemoryEstimate, type PreflightCode, type PreflightEnvironment, type PreflightInput, type PreflightProblem, type PreflightReport,
+} from './model/preflight';
+export { probeEnvironment, type AdapterLike, type NavigatorLike, type ProbeOptions } from './model/probe';
 export { VibeVoiceError, classifyError, type VibeVoiceErrorCode } from './errors';

@@ -4,6 +4,7 @@ export type VibeVoiceErrorCode =
   | 'no-webgpu' // WebGPU was asked for but this browser/GPU has none
   | 'unsupported-dtype' // the dtype is not in the artifact folder, or the device cannot run it
   | 'out-of-memory' // an allocation failed on the GPU or in the wasm heap
+  | 'wont-fit' // the pre-flight check found the variant too large for this device, its storage or the audio's length
   | 'download-failed' // a model file could not be fetched
   | 'unsupported-audio' // the audio could not be decoded
   | 'silent-audio' // the audio decodes but holds no signal

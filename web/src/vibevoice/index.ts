@@ -4,6 +4,8 @@
 //   const asr = await VibeVoiceASR.load('models/', { device: 'auto', dtype: 'auto', onProgress });
 //   const result = await asr.transcribe(file, { hotwords: 'Alice, Bob', maxNewTokens: 2048, onToken });
 //   result.segments; result.text; toSrt(subtitleSegments(result, result.audio.durationS), result.audio.durationS);
+//   // before downloading: does this variant fit here for this much audio, and what would?
+//   const report = preflight({ config, manifest, dtype: 'q4f16', durationS: 600, environment: await probeEnvironment(adapter) });
 export * from './core';
 export { VibeVoiceASR } from './asr';
 export type { LoadOptions, LoadProgress, ModelInspection, Timings, TranscribeOptions, TranscribeStage, TranscriptionResult } from './asr';
