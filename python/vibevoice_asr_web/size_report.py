@@ -13,10 +13,10 @@ from vibevoice_asr_web import inventory
 from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.fixtures.real_model import real_config
 
-BLOCK = 32  # int4 block size along the input dim
+BLOCK = contract.INT4_BLOCK_SIZE
 GIB = contract.GPU_BUFFER_BYTES
 AUDIO_TOKENS_PER_MINUTE = contract.SAMPLE_RATE * 60 // contract.HOP_LENGTH  # 450
-TEXT_TOKENS_PER_MINUTE = 240  # an estimate: ~4 transcript tokens (words, JSON, timestamps) per second of speech
+TEXT_TOKENS_PER_MINUTE = contract.TRANSCRIPT_TOKENS_PER_MINUTE
 
 
 def tensor_bytes(p: inventory.Parameter, dtype: str) -> int:

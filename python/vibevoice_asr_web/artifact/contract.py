@@ -40,6 +40,14 @@ ENCODER_CHUNK_SIZE = 1_440_000  # samples per audio_encoder call (60 s), unless 
 MAX_IR_VERSION = 10  # onnxruntime-node 1.30 (Transformers.js in Node) rejects newer IR versions
 GPU_BUFFER_BYTES = 1 << 30  # one WebGPU buffer (maxBufferSize) on SwiftShader and many real adapters
 MAX_CHUNK_BYTES = 2_000_000_000  # one .onnx_data chunk: what one browser ArrayBuffer should hold
+INT4_BLOCK_SIZE = 32  # int4 weights per scale along the input dim: the quantizer's default, which size estimates assume
+# An estimate for sizing, not a limit: ~4 transcript tokens (words, JSON, timestamps) per second of speech.
+TRANSCRIPT_TOKENS_PER_MINUTE = 240
+# An encoder config's values for the keys it leaves out (transformers 5.23's defaults, the real model's values).
+ENCODER_DEFAULTS = {
+    "channels": 1, "num_filters": 32, "kernel_size": 7, "ffn_expansion": 4,
+    "downsampling_ratios": list(DOWNSAMPLING_RATIOS), "depths": [3, 3, 3, 3, 3, 3, 8],
+}
 TARGET_DBFS = -25.0  # the feature extractor's target_dB_FS
 EPS = 1e-6  # the feature extractor's eps
 DEFAULT_MAX_POSITIONS = 32768  # the real decoder's context: prompt plus generated tokens
@@ -178,11 +186,9 @@ def encoder_conv_caches(tower: str, encoder_config: dict) -> list[ConvCache]:
     Mirrors transformers 5.23's VibeVoiceAcousticTokenizerEncoderModel: a stem conv and its
     ConvNeXt stage, one strided conv and a stage per downsampling ratio, then a head conv.
     """
-    filters = encoder_config.get("num_filters", 32)
-    kernel = encoder_config.get("kernel_size", 7)
-    ratios = list(encoder_config.get("downsampling_ratios", DOWNSAMPLING_RATIOS))
-    depths = list(encoder_config.get("depths", [3, 3, 3, 3, 3, 3, 8]))
-    channels_in = encoder_config.get("channels", 1)
+    config = {**ENCODER_DEFAULTS, **encoder_config}
+    filters, kernel, channels_in = config["num_filters"], config["kernel_size"], config["channels"]
+    ratios, depths = list(config["downsampling_ratios"]), list(config["depths"])
     if len(depths) != len(ratios) + 1:
         raise UserError(f"encoder config has {len(depths)} depths for {len(ratios)} downsampling ratios; expected one more depth")
     caches = [ConvCache(tower, "encoder_stem", channels_in, kernel - 1)]

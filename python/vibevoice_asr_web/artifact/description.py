@@ -47,6 +47,9 @@ def describe() -> dict:
             "encoder_chunk_size": c.ENCODER_CHUNK_SIZE,
         },
         "generation": {"max_new_tokens": c.DEFAULT_MAX_NEW_TOKENS},
+        "encoder_defaults": c.ENCODER_DEFAULTS,
+        "int4_block_size": c.INT4_BLOCK_SIZE,
+        "transcript_tokens_per_minute": c.TRANSCRIPT_TOKENS_PER_MINUTE,
     }
 
 

@@ -35,6 +35,14 @@ export interface ArtifactDescription {
   limits: { gpu_buffer_bytes: number; max_chunk_bytes: number; max_ir_version: number };
   front_end: { sampling_rate: number; hop_length: number; target_dB_FS: number; eps: number; encoder_chunk_size: number };
   generation: { max_new_tokens: number };
+  /** An encoder config's values for the keys it leaves out. */
+  encoder_defaults: {
+    channels: number; num_filters: number; kernel_size: number; ffn_expansion: number; downsampling_ratios: number[]; depths: number[];
+  };
+  /** int4 weights per scale along the input dim (the quantizer's default). */
+  int4_block_size: number;
+  /** For size estimates: transcript tokens per minute of speech. */
+  transcript_tokens_per_minute: number;
 }
 
 const FORMAT = 1;
@@ -77,6 +85,12 @@ export function checkDescription(value: unknown): ArtifactDescription {
   keys(d.limits, 'limits', ['gpu_buffer_bytes', 'max_chunk_bytes', 'max_ir_version'], 'number');
   keys(d.front_end, 'front_end', ['sampling_rate', 'hop_length', 'target_dB_FS', 'eps', 'encoder_chunk_size'], 'number');
   keys(d.generation, 'generation', ['max_new_tokens'], 'number');
+  keys(d.encoder_defaults, 'encoder_defaults', ['channels', 'num_filters', 'kernel_size', 'ffn_expansion'], 'number');
+  for (const list of ['downsampling_ratios', 'depths']) {
+    const value = object(d.encoder_defaults, 'encoder_defaults')[list];
+    if (!Array.isArray(value) || !value.every((n) => typeof n === 'number')) fail(`has no number list encoder_defaults.${list}`);
+  }
+  keys(d, 'description', ['int4_block_size', 'transcript_tokens_per_minute'], 'number');
   return d as unknown as ArtifactDescription;
 }
 

@@ -12,10 +12,10 @@ import { checkModelType } from '../text/settings';
 type Json = Record<string, unknown>;
 type Graph = 'audio_encoder' | 'embed_tokens' | 'decoder_model_merged';
 
-/** int4 weights are stored in blocks of this many along the input dim, one scale per block (size_report.BLOCK). */
-export const INT4_BLOCK = 32;
-/** Transcript tokens per minute of speech: words, JSON keys, timestamps (size_report.TEXT_TOKENS_PER_MINUTE). */
-export const ANSWER_TOKENS_PER_MINUTE = 240;
+/** int4 weights are stored in blocks of this many along the input dim, one scale per block (the artifact description). */
+export const INT4_BLOCK = ARTIFACT.int4_block_size;
+/** Transcript tokens per minute of speech: words, JSON keys, timestamps (the artifact description). */
+export const ANSWER_TOKENS_PER_MINUTE = ARTIFACT.transcript_tokens_per_minute;
 /**
  * Prompt tokens besides the audio's: chat template, instruction, duration, audio start/end and a few
  * hotwords (the tiny checkpoint's byte-level tokenizer takes 67 without hotwords; Qwen2's fewer).
@@ -63,7 +63,7 @@ export interface ModelShape {
 
 // transformers' VibeVoiceAcousticTokenizerEncoderConfig defaults (the semantic tower's hidden_size is
 // 128), for fields a config.json leaves out; the same ones artifact/contract.py assumes.
-const ENCODER_DEFAULTS = { channels: 1, num_filters: 32, kernel_size: 7, ffn_expansion: 4, downsampling_ratios: [2, 2, 4, 5, 5, 8], depths: [3, 3, 3, 3, 3, 3, 8] };
+const ENCODER_DEFAULTS = ARTIFACT.encoder_defaults;
 const DEFAULT_MAX_POSITIONS = 32768;
 
 function bad(what: string): never {
