@@ -1,8 +1,8 @@
 """Browser e2e fixtures: the artifact folders, their onnxruntime references, a server, Chromium.
 
 Artifacts come from VIBEVOICE_E2E_ARTIFACTS (comma-separated folders, e.g.
-`--test_env=VIBEVOICE_E2E_ARTIFACTS=/data/real/int4`), else the default //models:fp32 and
-//models:int4. References are computed here with the Python runtime, so any folder is proven the
+`--test_env=VIBEVOICE_E2E_ARTIFACTS=/data/real/int4`), else the default //models:fp32, :int4, :fp16 and
+the tiny shape folders. References are computed here with the Python runtime, so any folder is proven the
 same way. `--device webgpu|wasm` picks the browser backend (the two Bazel targets).
 """
 
@@ -23,18 +23,20 @@ from vibevoice_asr_web.serve import Server
 DEFAULT_AUDIO = ("hello.wav", "short.mp3", "thanks.opus", "numbers.flac", "weather.ogg")
 MAX_NEW_TOKENS = 56  # the tiny checkpoint's answers to these clips end (EOS) within 25-47 tokens
 
-# Label -> folder of the default run: the fitted tiny checkpoint's fp32 and int4 (every clip, to EOS),
+# Label -> folder of the default run: the fitted tiny checkpoint's fp32, int4 (q4, q4f16) and fp16
+# (every clip, to EOS; the half-precision ones run on WASM, and on WebGPU only with shader-f16),
 # then the random `alt` and `odd` configurations (models/BUILD.bazel), whose only job is to show the
 # browser other shapes: one clip and a few tokens each, compared by logits, and by tokens where the
 # first step's choice is clear (SHAPE_FOLDERS).
 DEFAULT_FOLDERS = {
     "a0": "models/fp32",
     "a1": "models/int4",
+    "a2": "models/fp16",
     # alt's q4 is left out for time (SwiftShader takes about two minutes a folder): odd's q4 covers
     # MatMulNBits at other widths, and the Convs that were wrong are fp32 in every variant.
     **{label: f"models/tiny_{label}" for label in ("alt_fp32", "odd_fp32", "odd_q4")},
 }
-SHAPE_FOLDERS = set(DEFAULT_FOLDERS) - {"a0", "a1"}
+SHAPE_FOLDERS = set(DEFAULT_FOLDERS) - {"a0", "a1", "a2"}
 SHAPE_AUDIO = ("hello.wav",)
 SHAPE_MAX_NEW_TOKENS = 6
 

@@ -52,8 +52,6 @@ def _load(browser, server, device, label, dtype):
 def _skip_reason(device, dtype, adapter_features):
     if dtype in contract.HALF_PRECISION_DTYPES and device == "webgpu" and "shader-f16" not in adapter_features:
         return f"{dtype} needs the WebGPU feature shader-f16, which this adapter lacks"
-    if dtype != "fp32" and device == "wasm":
-        return f"{dtype} needs WebGPU (onnxruntime-web's WASM backend has no GatherBlockQuantized or float16 path here); WASM runs fp32"
     return None
 
 
@@ -89,7 +87,7 @@ def test_browser_equals_onnxruntime(case, loaded, references, device, record_pro
     assert got["promptIds"] == want["prompt_ids"]
     tolerance = LOGIT_TOLERANCE[dtype]
     if label not in SHAPE_FOLDERS:
-        assert got["top"]["ids"] == want["first_step_top_logits"]["ids"]
+        _assert_same_ranking(got["top"], want["first_step_top_logits"], tolerance)
     diff = _top_logits_diff(got["top"], want["first_step_top_logits"])
     record_property("top10_max_abs_diff", diff)
     values = want["first_step_top_logits"]["values"]
@@ -106,6 +104,19 @@ def test_browser_equals_onnxruntime(case, loaded, references, device, record_pro
         assert got["text"] == want["text"]
         assert got["segments"] == want["segments"]
     assert variant["max_new_tokens"] >= len(got["generatedIds"]) > 0
+
+
+def _assert_same_ranking(got: dict, want: dict, tolerance: float) -> None:
+    """The browser ranks the reference's top 10 in the same order, except two whose reference logits
+    are within the dtype's tolerance of each other: a rounding difference may swap a near tie (fp16
+    accumulates in another order on WASM's SIMD kernels than on x86's)."""
+    value = dict(zip(want["ids"], want["values"]))
+    assert set(got["ids"]) == set(want["ids"]), (got["ids"], want["ids"])
+    for i, first in enumerate(got["ids"]):
+        for second in got["ids"][i + 1:]:
+            assert value[first] >= value[second] - tolerance, (
+                f"the browser ranks {first} before {second}, whose reference logits are {value[first]} and {value[second]}: "
+                f"farther apart than the {tolerance} tolerance", got["ids"], want["ids"])
 
 
 def _top_logits_diff(got: dict, want: dict) -> float:

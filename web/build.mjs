@@ -45,6 +45,7 @@ await build({
 cpSync(options.static, out, { recursive: true, dereference: true });
 const ortDist = join(nodeModules, 'onnxruntime-web', 'dist');
 mkdirSync(join(out, 'ort'), { recursive: true });
-for (const name of ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm']) {
+// Both builds the library loads (model/onnxruntime.ts RUNTIME_BUILDS): WebGPU's, and the plain CPU one for WASM.
+for (const name of ['asyncify.mjs', 'asyncify.wasm', 'mjs', 'wasm'].map((ext) => `ort-wasm-simd-threaded.${ext}`)) {
   cpSync(join(ortDist, name), join(out, 'ort', name), { dereference: true });
 }

@@ -41,6 +41,6 @@ describe('artifact description', () => {
     const all = described.best_first;
     assert.deepEqual(lib.runnableDtypes(all, 'webgpu', true), all);
     assert.deepEqual(lib.runnableDtypes(all, 'webgpu', false), all.filter((d) => !described.dtypes[d].half_precision));
-    assert.deepEqual(lib.runnableDtypes(all, 'wasm', false), ['fp32']);
+    assert.deepEqual(lib.runnableDtypes(all, 'wasm', false), described.cpu_best_first);
   });
 });

@@ -19,12 +19,14 @@ describe('dtype variants', () => {
     assert.deepEqual(lib.availableDtypes({}, failed), ['fp32']); // a variant that missed its gate is never run
   });
 
-  it('picks q4f16 with shader-f16, q4 without, fp32 when only fp32 exists', () => {
+  it('picks q4f16 with shader-f16, q4 without and on the CPU, fp32 when only fp32 exists', () => {
     const all = ['q4f16', 'q4', 'fp16', 'fp32'];
     assert.equal(lib.chooseDtype('auto', all, 'webgpu', true), 'q4f16');
     assert.equal(lib.chooseDtype('auto', all, 'webgpu', false), 'q4');
-    assert.equal(lib.chooseDtype('auto', all, 'wasm', false), 'fp32');
-    assert.throws(() => lib.chooseDtype('q4', all, 'wasm', false), { code: 'unsupported-dtype', message: /GatherBlockQuantized/ });
+    assert.equal(lib.chooseDtype('auto', all, 'wasm', false), 'q4');
+    assert.equal(lib.chooseDtype('auto', ['q4f16', 'fp32'], 'wasm', false), 'fp32');
+    assert.deepEqual(lib.runnableDtypes(all, 'wasm', false), ['q4', 'fp32', 'q4f16', 'fp16']); // every variant has a CPU path
+    assert.equal(lib.chooseDtype('q4f16', all, 'wasm', false), 'q4f16');
     assert.equal(lib.chooseDtype('auto', ['fp32'], 'webgpu', true), 'fp32');
     assert.equal(lib.chooseDtype('fp32', all, 'webgpu', true), 'fp32');
     assert.deepEqual(lib.runnableDtypes(all, 'webgpu', false), ['q4', 'fp32']);
@@ -33,7 +35,6 @@ describe('dtype variants', () => {
   it('refuses dtypes the folder lacks or the device cannot run', () => {
     assert.throws(() => lib.chooseDtype('q4', ['fp32'], 'webgpu', true), { code: 'unsupported-dtype', message: /no q4 variant; it holds fp32/ });
     assert.throws(() => lib.chooseDtype('q4f16', ['q4f16', 'q4'], 'webgpu', false), { code: 'unsupported-dtype', message: /shader-f16/ });
-    assert.throws(() => lib.chooseDtype('fp16', ['fp16'], 'wasm', false), { code: 'unsupported-dtype' });
     assert.throws(() => lib.chooseDtype('auto', ['fp16'], 'webgpu', false), { code: 'unsupported-dtype' });
   });
 });

@@ -70,7 +70,10 @@ DTYPE_ALIASES = {"float32": "fp32", "float16": "fp16", "int4": "q4"}
 HALF_PRECISION_DTYPES = ("fp16", "q4f16")  # float16 activations: WebGPU's shader-f16 feature
 INT4_DTYPES = ("q4", "q4f16")  # MatMulNBits / GatherBlockQuantized weights in blocks of 32
 BROWSER_DTYPES = ("fp16", "q4", "q4f16")  # held to the GPU buffer and chunk limits; fp32 is the onnxruntime reference
-BEST_FIRST = ("q4f16", "q4", "fp16", "fp32")  # what a device should run, when it can
+BEST_FIRST = ("q4f16", "q4", "fp16", "fp32")  # what a WebGPU device should run, when it can
+# What onnxruntime's CPU kernels (WASM in the browser) should run: int4 first (MatMulNBits is the
+# fastest there), half precision last (the CPU runs most float16 ops through casts to float32).
+CPU_BEST_FIRST = ("q4", "fp32", "q4f16", "fp16")
 # config.json's default dtype: the first of these a folder holds (q4 runs on every WebGPU adapter, no shader-f16 needed).
 DEFAULT_DTYPE_ORDER = ("q4", "q4f16", "fp32", "fp16")
 

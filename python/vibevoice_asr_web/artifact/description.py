@@ -31,6 +31,7 @@ def describe() -> dict:
             for dtype, suffix in c.DTYPE_SUFFIX.items()
         },
         "best_first": list(c.BEST_FIRST),
+        "cpu_best_first": list(c.CPU_BEST_FIRST),
         "default_dtype_order": list(c.DEFAULT_DTYPE_ORDER),
         "io": {
             name: name

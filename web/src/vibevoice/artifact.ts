@@ -22,8 +22,10 @@ export interface ArtifactDescription {
   format: number;
   graphs: ['audio_encoder', 'embed_tokens', 'decoder_model_merged'];
   dtypes: Record<Dtype, DtypeInfo>;
-  /** What a device should run, when it can. */
+  /** What a WebGPU device should run, when it can. */
   best_first: Dtype[];
+  /** What onnxruntime's CPU kernels (WASM) should run. */
+  cpu_best_first: Dtype[];
   /** config.json's default dtype: the first of these a folder holds. */
   default_dtype_order: Dtype[];
   io: Record<
@@ -75,7 +77,7 @@ export function checkDescription(value: unknown): ArtifactDescription {
   const dtypes = object(d.dtypes, 'dtypes');
   for (const dtype of DTYPE_NAMES) keys(dtypes[dtype], `dtypes.${dtype}`, ['suffix', 'activation'], 'string');
   for (const dtype of DTYPE_NAMES) keys(dtypes[dtype], `dtypes.${dtype}`, ['half_precision', 'int4', 'browser'], 'boolean');
-  for (const list of ['best_first', 'default_dtype_order']) {
+  for (const list of ['best_first', 'cpu_best_first', 'default_dtype_order']) {
     const order = d[list];
     if (!Array.isArray(order) || order.length !== DTYPE_NAMES.length || !DTYPE_NAMES.every((x) => order.includes(x))) fail(`has no ${list} of every dtype`);
   }

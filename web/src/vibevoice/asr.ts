@@ -212,9 +212,9 @@ export class VibeVoiceASR {
     options: Pick<LoadOptions, 'device' | 'revision' | 'wasm'>,
   ): Promise<{ inspection: ModelInspection; config: PretrainedConfig }> {
     const source = resolveModelLocation(location, pageUrl(), options.revision);
-    configureEnvironment(source, options.wasm);
-    const [choice, config, manifest] = await Promise.all([
-      chooseDevice(options.device ?? 'auto'),
+    const choice = await chooseDevice(options.device ?? 'auto');
+    configureEnvironment(source, choice.device, options.wasm);
+    const [config, manifest] = await Promise.all([
       loadConfig(source, { revision: options.revision }).catch((error) => {
         throw classifyError(error, `reading ${source.baseUrl}config.json`, downloadHint(source));
       }),

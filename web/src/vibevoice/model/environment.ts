@@ -4,9 +4,11 @@ import { env } from '@huggingface/transformers';
 import { useLocalRuntimeFiles, type WasmPaths } from './onnxruntime';
 import { routeLocalModelFetches } from './fetch';
 import type { ModelSource } from './location';
+import type { Device } from './variants';
 
-export function configureEnvironment(source: ModelSource, wasm?: string | WasmPaths): void {
-  useLocalRuntimeFiles(wasm);
+/** Call once the device is chosen: it picks onnxruntime-web's wasm build. */
+export function configureEnvironment(source: ModelSource, device: Device, wasm?: string | WasmPaths): void {
+  useLocalRuntimeFiles(wasm, undefined, device);
   if (source.kind === 'local') {
     env.allowLocalModels = true;
     env.allowRemoteModels = false;

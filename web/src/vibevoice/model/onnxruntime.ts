@@ -2,6 +2,7 @@
 // page's own origin, and reports the WebGPU adapter and device it runs on.
 import { env } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-web/webgpu';
+import type { Device } from './variants';
 
 export { ort };
 
@@ -14,17 +15,26 @@ export interface WasmPaths {
 }
 
 /**
- * Loads onnxruntime-web's wasm from `where`: a folder URL (default: ort/ beside the page) or explicit
- * file URLs. Transformers.js' wasm cache is turned off: it keys on the URL, so an upgraded runtime
- * served at the same path would meet a stale binary; the HTTP cache revalidates instead.
+ * onnxruntime-web's wasm build per device. The WebGPU build (asyncify) has no CPU kernel for
+ * GatherBlockQuantized, the int4 variants' embedding; the plain CPU build has every CPU kernel (the
+ * q4, q4f16 and fp16 graphs all run on it) and is half the size. A page or worker loads one build,
+ * once, so the device is chosen first.
  */
-export function useLocalRuntimeFiles(where?: string | WasmPaths, base: string = document.baseURI): void {
+export const RUNTIME_BUILDS: Record<Device, string> = { webgpu: 'ort-wasm-simd-threaded.asyncify', wasm: 'ort-wasm-simd-threaded' };
+
+/**
+ * Loads onnxruntime-web's wasm for `device` from `where`: a folder URL (default: ort/ beside the page)
+ * or explicit file URLs. Transformers.js' wasm cache is turned off: it keys on the URL, so an upgraded
+ * runtime served at the same path would meet a stale binary; the HTTP cache revalidates instead.
+ */
+export function useLocalRuntimeFiles(where?: string | WasmPaths, base: string = document.baseURI, device: Device = 'webgpu'): void {
   let wasmPaths: WasmPaths;
   if (where && typeof where === 'object') {
     wasmPaths = { mjs: new URL(where.mjs, base).href, wasm: new URL(where.wasm, base).href };
   } else {
     const dir = new URL(where ?? ORT_WASM_DIR, base).href.replace(/\/?$/, '/');
-    wasmPaths = { mjs: `${dir}ort-wasm-simd-threaded.asyncify.mjs`, wasm: `${dir}ort-wasm-simd-threaded.asyncify.wasm` };
+    const build = RUNTIME_BUILDS[device];
+    wasmPaths = { mjs: `${dir}${build}.mjs`, wasm: `${dir}${build}.wasm` };
   }
   ort.env.wasm.wasmPaths = wasmPaths;
   const onnx = env.backends.onnx as { wasm?: { wasmPaths?: unknown } };

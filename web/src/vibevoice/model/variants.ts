@@ -54,18 +54,14 @@ export function parityFailed(manifest: Json | null): Dtype[] {
 }
 
 /**
- * Whether a device runs a dtype. Half precision needs WebGPU with shader-f16. WASM runs fp32 only:
- * the int4 variants' embedding is a GatherBlockQuantized, which onnxruntime-web 1.31's WASM backend lacks.
+ * The dtypes a device can run, best first, among those available. WebGPU runs half precision only
+ * with shader-f16. WASM runs every dtype on onnxruntime's CPU kernels (the plain CPU build, see
+ * onnxruntime.ts), int4 first (MatMulNBits is the fastest there) and half precision last (the CPU
+ * runs most float16 ops through casts to float32).
  */
-function runsOn(dtype: Dtype, device: Device, shaderF16: boolean): boolean {
-  const info = ARTIFACT.dtypes[dtype];
-  if (device === 'wasm') return !info.int4 && !info.half_precision;
-  return shaderF16 || !info.half_precision;
-}
-
-/** The dtypes a device can run, best first, among those available. */
 export function runnableDtypes(available: readonly Dtype[], device: Device, shaderF16: boolean): Dtype[] {
-  return DTYPES.filter((d) => available.includes(d) && runsOn(d, device, shaderF16));
+  if (device === 'wasm') return ARTIFACT.cpu_best_first.filter((d) => available.includes(d));
+  return DTYPES.filter((d) => available.includes(d) && (shaderF16 || !needsShaderF16(d)));
 }
 
 /** The dtype to load: the request if the folder has it and the device can run it, else the best runnable one. */
@@ -86,18 +82,10 @@ export function chooseDtype(requested: Dtype | 'auto', available: readonly Dtype
       `This model folder has no ${requested} variant; it holds ${available.join(', ') || 'none'}. Choose one of those.`,
     );
   }
-  if (device === 'wasm' && ARTIFACT.dtypes[requested].int4 && !needsShaderF16(requested)) {
+  if (device === 'webgpu' && needsShaderF16(requested) && !shaderF16) {
     throw new VibeVoiceError(
       'unsupported-dtype',
-      'q4 needs WebGPU: its embedding uses GatherBlockQuantized, which the WASM backend lacks; choose fp32.',
-    );
-  }
-  if (needsShaderF16(requested) && !(device === 'webgpu' && shaderF16)) {
-    throw new VibeVoiceError(
-      'unsupported-dtype',
-      device === 'webgpu'
-        ? `${requested} needs the WebGPU feature shader-f16, which this GPU lacks; choose ${runnable.join(' or ') || 'another dtype'}.`
-        : `${requested} needs WebGPU with shader-f16; on ${device} choose ${runnable.join(' or ') || 'q4 or fp32'}.`,
+      `${requested} needs the WebGPU feature shader-f16, which this GPU lacks; choose ${runnable.join(' or ') || 'another dtype'}.`,
     );
   }
   return requested;
