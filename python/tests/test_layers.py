@@ -27,7 +27,7 @@ ROOT = Path(vibevoice_asr_web.__file__).resolve().parent
 # name beats a pattern, a longer pattern a shorter one. Every module must be placed somewhere.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("artifact", (
-        "", "errors", "artifact.*", "atomic", "onnx_io", "progress", "checkpoint_source",
+        "", "errors", "artifact.*", "atomic", "onnx_io", "tensor_reader", "progress", "checkpoint_source",
         "checkpoint_weights", "checkpoint_model", "memory", "inventory", "hub_timeouts", "runfiles", "chromium",
     )),
     ("runtime", ("runtime.*", "audio")),

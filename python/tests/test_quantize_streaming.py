@@ -18,7 +18,8 @@ from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.quantize import int4
 from vibevoice_asr_web.quantize.folder import quantize_folder
 from vibevoice_asr_web.quantize.graph import convert_graph
-from vibevoice_asr_web.quantize.reader import BufferRing, SlabReader, load_graph, pipelined
+from vibevoice_asr_web.onnx_io import load_graph
+from vibevoice_asr_web.tensor_reader import BufferRing, SlabReader, pipelined
 from vibevoice_asr_web.fixtures.synthetic_graphs import write_matmul_chain
 
 

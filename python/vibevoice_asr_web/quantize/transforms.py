@@ -22,7 +22,7 @@ from onnx import TensorProto, helper
 
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.quantize import int4
-from vibevoice_asr_web.quantize.reader import BufferRing, SlabReader, TensorSource, pipelined
+from vibevoice_asr_web.tensor_reader import BufferRing, SlabReader, TensorSource, pipelined
 
 FP16_MAX = float(np.finfo(np.float16).max)  # 65504
 # A slab is transformed in pieces of at most this many input bytes, so the copies a transform makes
