@@ -5,7 +5,7 @@ hides: Python only meets it when the function runs). Layers, lowest first; a mod
 its own layer and the ones below, never one above:
 
   artifact   what an artifact folder is and how its files are read and written: the contract,
-             manifest, atomic folders, errors, ONNX chunk I/O, checkpoint readers, progress
+             manifest, atomic folders, errors, ONNX chunk I/O, the tensor and checkpoint readers, progress
   runtime    onnxruntime sessions, audio, prompts, greedy decoding, transcription
   convert    export (checkpoint -> fp32 graphs) and quantize (fp32 -> fp16/q4/q4f16 graphs)
   parity     the comparisons: parity/fp32_vs_pytorch.py, parity/variant_vs_fp32.py
@@ -27,7 +27,7 @@ ROOT = Path(vibevoice_asr_web.__file__).resolve().parent
 # name beats a pattern, a longer pattern a shorter one. Every module must be placed somewhere.
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("artifact", (
-        "", "errors", "artifact.*", "atomic", "onnx_io", "progress", "checkpoint_source",
+        "", "errors", "artifact.*", "atomic", "onnx_io", "tensor_reader", "progress", "checkpoint_source",
         "checkpoint_weights", "checkpoint_model", "memory", "inventory", "hub_timeouts", "runfiles", "chromium",
     )),
     ("runtime", ("runtime.*", "audio")),

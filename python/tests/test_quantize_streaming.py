@@ -18,7 +18,8 @@ from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.quantize import int4
 from vibevoice_asr_web.quantize.folder import quantize_folder
 from vibevoice_asr_web.quantize.graph import convert_graph
-from vibevoice_asr_web.quantize.reader import BufferRing, SlabReader, load_graph, pipelined
+from vibevoice_asr_web.onnx_io import DataChunks, load_graph
+from vibevoice_asr_web.tensor_reader import BufferRing, SlabReader, pipelined
 from vibevoice_asr_web.fixtures.synthetic_graphs import write_matmul_chain
 
 
@@ -66,6 +67,28 @@ def test_data_outside_the_graph_folder_is_refused(tmp_path):
     onnx.save_model(model, str(tmp_path / "m" / "model.onnx"))
     with pytest.raises(UserError, match="outside the graph's folder"):
         load_graph(tmp_path / "m" / "model.onnx")
+
+
+def test_data_chunks_align_split_and_refuse_as_the_layout_says(tmp_path):
+    """The one chunk layout (export and quantize): 64 B for small tensors, a page from 1 MiB, a new
+    chunk before the limit would be crossed, and a tensor over the limit refused or alone."""
+    chunks = DataChunks(tmp_path, "g.onnx", max_chunk_bytes=3 << 20)
+    small, large, after, next_chunk = (chunks.reserve(n, f"t{i}") for i, n in enumerate([100, 1 << 20, 200, 2 << 20]))
+    assert (small.location, small.offset) == ("g.onnx_data", 0)
+    assert large.offset == 4096 and after.offset == 4096 + (1 << 20)  # 4096 + 1 MiB is a multiple of 64
+    assert (next_chunk.location, next_chunk.offset) == ("g.onnx_data_1", 0)
+    with pytest.raises(UserError, match="more than one data chunk may hold"):
+        chunks.reserve((3 << 20) + 1, "huge")
+    chunks.allow_oversize = True
+    alone = chunks.reserve((3 << 20) + 1, "huge")
+    follows = chunks.reserve(100, "t5")
+    assert (alone.location, alone.offset, follows.location) == ("g.onnx_data_2", 0, "g.onnx_data_3")
+    for region in (small, large, after, next_chunk, alone, follows):
+        region.write(np.full(region.length, 7, np.uint8))
+    chunks.close()
+    chunks.check_sizes()
+    assert chunks.tensor_bytes == 100 + (1 << 20) + 200 + (2 << 20) + (3 << 20) + 1 + 100
+    assert [(tmp_path / f).stat().st_size for f in chunks.files] == [4096 + (1 << 20) + 200, 2 << 20, (3 << 20) + 1, 100]
 
 
 def _looks_complete(path) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from vibevoice_asr_web import cli, inventory, size_report
 from vibevoice_asr_web.checkpoint_weights import SafetensorsCheckpoint
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.export import weights
+from vibevoice_asr_web.export import weights, write
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.fixtures.real_model import real_config
 from vibevoice_asr_web.fixtures.synthetic_checkpoint import make_synthetic, to_bfloat16
@@ -72,7 +72,7 @@ def test_synthetic_checkpoint_is_sharded_bf16_that_transformers_loads(synthetic_
 
 
 def test_export_streams_bf16_weights_and_matches_pytorch(synthetic_checkpoint, tmp_path, test_audio_dir, monkeypatch):
-    monkeypatch.setattr(weights, "SLAB_BYTES", 4096)  # many slabs per tensor, transposed ones included
+    monkeypatch.setattr(write, "SLAB_BYTES", 4096)  # many slabs per tensor, transposed ones included
     code = cli.main(["export", "--checkpoint", str(synthetic_checkpoint), "--output-dir", str(tmp_path / "out"),
                      "--quiet", "--audio", str(test_audio_dir / "hello.wav")])
     assert code == 0
@@ -81,16 +81,29 @@ def test_export_streams_bf16_weights_and_matches_pytorch(synthetic_checkpoint, t
 
 
 def test_streamed_transposed_weight_equals_numpy(synthetic_checkpoint, tmp_path, monkeypatch):
-    monkeypatch.setattr(weights, "SLAB_BYTES", 1000)
+    """A bf16 [out, in] weight streamed as fp32 [in, out] through the shared writer, in many slabs."""
+    import onnx_ir as ir
+
+    from vibevoice_asr_web.onnx_io import DataChunks
+    from vibevoice_asr_web.quantize.transforms import Context
+    from vibevoice_asr_web.tensor_reader import BufferRing, SlabReader
+
     reader = SafetensorsCheckpoint(synthetic_checkpoint)
     name = "lm_head.weight"
-    tensor = weights.CheckpointTensor(reader, name, transposed=True, metadata_props={})
-    with open(tmp_path / "w.bin", "w+b") as f:
-        f.write(b"\xff" * 16)
-        tensor.write_into(f, 16)
-        assert f.tell() == 16 + tensor.nbytes
-    written = np.fromfile(tmp_path / "w.bin", np.float32, offset=16).reshape(tuple(tensor.shape))
+    tensor = weights.CheckpointTensor(reader.source(name, transposed=True), metadata_props={})
+    assert tuple(tensor.shape) == tuple(reversed(reader.entry(name).shape))
+    small = ir.Value(name="small", const_value=ir.Tensor(np.arange(300, dtype=np.float32)))  # > the inline limit
+    value = ir.Value(name=name, const_value=tensor)
+    chunks = DataChunks(tmp_path, "w.onnx")
+    with SlabReader() as slabs:
+        context = Context(slabs, BufferRing(1000))
+        assert write.write_initializer(small, chunks, context) and write.write_initializer(value, chunks, context)
+    chunks.close()
+    offset = value.const_value.offset
+    assert offset > 1200 and offset % 64 == 0  # after the first tensor, aligned
+    written = np.fromfile(tmp_path / "w.onnx_data", np.float32, offset=offset).reshape(tuple(tensor.shape))
     np.testing.assert_array_equal(written, reader.read(name).T)
+    np.testing.assert_array_equal(np.fromfile(tmp_path / "w.onnx_data", np.float32, count=300), np.arange(300))
 
 
 def test_truncated_safetensors_is_reported(synthetic_checkpoint, tmp_path):

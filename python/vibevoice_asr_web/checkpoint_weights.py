@@ -1,31 +1,25 @@
-"""Reads a safetensors checkpoint a tensor (or a slab of rows) at a time with pread.
+"""The index of a safetensors checkpoint: which shard, offset and element type holds each tensor.
 
-pread, not mmap: mapped pages count as resident memory, so a mapped 17 GB checkpoint looks like
-a 17 GB process. Names are the model's state_dict names; the checkpoint may use either layout.
+Its tensors are read by the one tensor reader (`tensor_reader.SlabReader`, pread in slabs, as the
+quantizer reads data chunks): `source(name)` describes a tensor for it. pread, not mmap: mapped
+pages count as resident memory, so a mapped 17 GB checkpoint looks like a 17 GB process. Names
+are the model's state_dict names; the checkpoint may use either layout.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from onnx import TensorProto
 
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.inventory import to_checkpoint_key
-
-NUMPY_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16, "F64": np.float64, "I64": np.int64}
-
-
-def to_float32(raw: np.ndarray, dtype: str) -> np.ndarray:
-    """float32 values of raw safetensors elements of `dtype` (bf16 is the top half of a float32)."""
-    if dtype == "BF16":
-        return (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
-    return raw.view(NUMPY_DTYPES[dtype]).astype(np.float32, copy=False)
+from vibevoice_asr_web.tensor_reader import CHECKPOINT_ITEMSIZE, NUMPY_DTYPES, SlabReader, TensorSource
 
 
 @dataclass(frozen=True)
@@ -38,7 +32,7 @@ class Entry:
 
     @property
     def itemsize(self) -> int:
-        return np.dtype(NUMPY_DTYPES[self.dtype]).itemsize
+        return CHECKPOINT_ITEMSIZE[self.dtype]
 
 
 def _read_header(path: Path) -> dict[str, Entry]:
@@ -88,18 +82,19 @@ class SafetensorsCheckpoint:
             return False
         return True
 
-    def read_rows(self, name: str, start: int, stop: int) -> np.ndarray:
-        """Rows [start, stop) along the first dim, as float32."""
+    def source(self, name: str, transposed: bool = False, metadata: tuple[tuple[str, str], ...] = ()) -> TensorSource:
+        """`name` as a float32 tensor read in place (transposed: a 2-D [out, in] read as [in, out])."""
         e = self.entry(name)
-        row = math.prod(e.shape[1:]) * e.itemsize
-        fd = os.open(e.path, os.O_RDONLY)
-        try:
-            data = os.pread(fd, (stop - start) * row, e.offset + start * row)
-        finally:
-            os.close(fd)
-        if len(data) != (stop - start) * row:
-            raise UserError(f"{e.path} ended early while reading {name}: download the checkpoint again")
-        return to_float32(np.frombuffer(data, dtype=NUMPY_DTYPES[e.dtype]), e.dtype).reshape((stop - start, *e.shape[1:]))
+        if transposed and len(e.shape) != 2:
+            raise UserError(f"{name} is {list(e.shape)} in the checkpoint: only a 2-D weight can be read transposed")
+        dims = tuple(reversed(e.shape)) if transposed else e.shape
+        return TensorSource(
+            name, TensorProto.FLOAT, dims, file=e.path, offset=e.offset, length=e.nbytes, metadata=metadata,
+            checkpoint_dtype=e.dtype, checkpoint_transposed=transposed,
+        )
 
     def read(self, name: str) -> np.ndarray:
-        return self.read_rows(name, 0, self.entry(name).shape[0])
+        """The whole tensor as float32 (for small ones and tests; export streams the large ones)."""
+        source = self.source(name)
+        with SlabReader() as reader:
+            return reader.read_flat(source, 0, source.size).reshape(source.dims)

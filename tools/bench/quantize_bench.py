@@ -56,7 +56,8 @@ def run_measured(code: str, args: list[str]) -> dict:
 
 def tensor_digests(graph: Path) -> dict[str, str]:
     """sha256 of every initializer's bytes, read in slabs."""
-    from vibevoice_asr_web.quantize.reader import SlabReader, load_graph
+    from vibevoice_asr_web.onnx_io import load_graph
+    from vibevoice_asr_web.tensor_reader import SlabReader
 
     _, sources = load_graph(graph)
     digests = {}

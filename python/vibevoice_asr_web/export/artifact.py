@@ -25,12 +25,12 @@ def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def graph_summary(model: ir.Model, report: onnx_io.SaveReport) -> dict:
+def graph_summary(model: ir.Model, onnx_file: str, chunks: onnx_io.DataChunks) -> dict:
     ops = Counter(node.op_type for node in model.graph)
     return {
-        "file": f"onnx/{report.onnx_file}",
-        "data_files": [f"onnx/{name}" for name in report.data_files],
-        "weight_bytes": report.tensor_bytes,
+        "file": f"onnx/{onnx_file}",
+        "data_files": [f"onnx/{name}" for name in chunks.files],
+        "weight_bytes": chunks.tensor_bytes,
         "ir_version": model.ir_version,
         "opset": {domain or "ai.onnx": version for domain, version in model.opset_imports.items()},
         "nodes": sum(ops.values()),

@@ -8,7 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from vibevoice_asr_web import atomic, checkpoint_source, onnx_io
+from vibevoice_asr_web import atomic, checkpoint_source
 
 from vibevoice_asr_web.artifact import check, contract, manifest
 from vibevoice_asr_web.checkpoint_model import load_model, model_fits_in_memory
@@ -52,19 +52,18 @@ def traced_graphs(checkpoint: Path, config: dict, progress: Progress):
 def export_fp32_graphs(checkpoint: Path, config: dict, onnx_dir: Path, progress: Progress) -> dict[str, dict]:
     """Writes each graph with its weights streamed from the safetensors files into the data chunks."""
     from vibevoice_asr_web.export.artifact import graph_summary
+    from vibevoice_asr_web.export.write import save_graph
 
     onnx_dir.mkdir(parents=True, exist_ok=True)
     summaries = {}
     for graph, exported in traced_graphs(checkpoint, config, progress):
         started = time.perf_counter()
-        report = onnx_io.save_chunked(
-            exported, onnx_dir / contract.onnx_file_name(graph, "fp32"),
-            progress=progress.bytes_callback(f"writing {graph}"), allow_oversize=True,
-        )
-        summaries[graph] = graph_summary(exported, report)
+        onnx_file = contract.onnx_file_name(graph, "fp32")
+        chunks = save_graph(exported, onnx_dir / onnx_file, progress=progress.bytes_callback(f"writing {graph}"), allow_oversize=True)
+        summaries[graph] = graph_summary(exported, onnx_file, chunks)
         progress.note(
-            f"{graph}: {summaries[graph]['nodes']} nodes, {report.tensor_bytes / 1e6:.1f} MB of weights in "
-            f"{len(report.data_files)} chunk(s), written in {time.perf_counter() - started:.1f} s"
+            f"{graph}: {summaries[graph]['nodes']} nodes, {chunks.tensor_bytes / 1e6:.1f} MB of weights in "
+            f"{len(chunks.files)} chunk(s), written in {time.perf_counter() - started:.1f} s"
         )
     return summaries
 
@@ -90,11 +89,11 @@ def write_checkpoint_views(checkpoint: Path, config: dict, folder: Path, progres
             tensor = value.const_value
             if not isinstance(tensor, CheckpointTensor):
                 continue
-            entry = tensor.checkpoint.entry(tensor.source)
-            shards.add(entry.path)
-            metadata = {"checkpoint_dtype": entry.dtype, "checkpoint_layout": "transposed" if tensor.transposed else "as-is"}
+            source = tensor.source  # read in place: the view names the shard, its span and how it is stored
+            shards.add(source.file)
+            metadata = {"checkpoint_dtype": source.checkpoint_dtype, "checkpoint_layout": "transposed" if tensor.transposed else "as-is"}
             value.const_value = ir.ExternalTensor(
-                entry.path.name, entry.offset, entry.nbytes, ir.DataType.FLOAT, shape=tensor.shape, name=value.name,
+                source.file.name, source.offset, source.length, ir.DataType.FLOAT, shape=tensor.shape, name=value.name,
                 metadata_props=metadata, base_dir=onnx_dir,
             )
         ir.save(exported, onnx_dir / contract.onnx_file_name(graph, "fp32"))

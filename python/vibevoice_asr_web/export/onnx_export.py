@@ -175,7 +175,9 @@ def fuse_group_query_attention(model: ir.Model, spec: GraphSpec) -> None:
     """
     from transformers.exporters.onnxruntime_fusions import fuse_for_onnxruntime
 
-    with weights_hidden(model, hide=lambda tensor: hasattr(tensor, "write_into")) as parameters, quiet_passes():
+    from vibevoice_asr_web.export.weights import CheckpointTensor
+
+    with weights_hidden(model, hide=lambda tensor: isinstance(tensor, CheckpointTensor)) as parameters, quiet_passes():
         fuse_for_onnxruntime(model, "webgpu")
     missing = [name for name in parameters if name not in model.graph.initializers]
     if missing:

@@ -3,13 +3,13 @@
 Shaped like a reader -> per-tensor transform -> writer pipeline; nothing holds a whole model or a
 whole large tensor:
 
-  reader.py      the graph without its weights, then each weight from its data chunk in slabs
+  ../onnx_io.py  (shared with export) the graph without its weights; the data chunk writer
+  ../tensor_reader.py (shared with export) each weight from its data chunk, or a checkpoint, in slabs
   transforms.py  what one output initializer holds (copy, fp16 cast, int4 MatMul / Gather packing)
   int4.py        onnxruntime's own int4 block packing kernel on one [K, W] tile
   initializers.py which transform each initializer of the output graph comes from
   fp16.py        graph rewrite: float16 everywhere, fp32 islands where fp16 overflows or rounds
   nbits.py       graph rewrite: MatMul -> MatMulNBits, Gather -> GatherBlockQuantized
-  writer.py      data chunks in the Transformers.js naming, filled through reserved regions
   graph.py       one .onnx graph: load, rewrite, write, check
   folder.py      one artifact folder: every graph of every variant, metadata, parity, manifest
   command.py     `vibevoice-asr-web quantize`

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.progress import Progress
 
 
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dtype", required=True, action="append",
         help="fp16, q4 (alias int4) or q4f16; several separated by commas or repeated (e.g. q4,q4f16)",
     )
-    parser.add_argument("--block-size", type=int, default=32, choices=(16, 32, 64, 128, 256), metavar="N", help="int4 block size along K: 16, 32, 64, 128 or 256 (default 32)")
+    parser.add_argument("--block-size", type=int, default=contract.INT4_BLOCK_SIZE, choices=(16, 32, 64, 128, 256), metavar="N", help="int4 block size along K: 16, 32, 64, 128 or 256 (default %(default)s)")
     parser.add_argument(
         "--accuracy-level", type=int, choices=range(0, 5), default=None, metavar="0-4",
         help="MatMulNBits accuracy_level (0 unset, 1 fp32, 2 fp16, 3 bf16, 4 int8 activations); default: not set",

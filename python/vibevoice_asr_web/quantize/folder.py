@@ -123,9 +123,7 @@ def quantize_folder(
     source, output_dir = Path(input_dir).absolute(), Path(output_dir).absolute()
     dtypes = parse_dtypes(dtypes)
     inputs = [("fp32 input folder", source), *(("audio file", a) for a in audio or [])]
-    atomic.check_apart(output_dir, inputs)
-    atomic.check_output_dir(output_dir, overwrite)
-    info = check_input(source, verify, progress)
+    info = check_request(source, output_dir, inputs, overwrite, verify, progress)
     # recorded relative to the output folder: the same wherever (and in whichever sandbox) it is built
     reference = os.path.relpath(source, output_dir)
     with atomic.atomic_directory(output_dir, overwrite=overwrite, inputs=inputs) as partial:
@@ -136,6 +134,13 @@ def quantize_folder(
     progress.note(f"wrote {output_dir}")
     raise_if_failed(output_dir, failures)
     return output_dir
+
+
+def check_request(source: Path, output_dir: Path, inputs: list, overwrite: bool, verify: bool, progress: Progress) -> dict:
+    """Before any work: the output is apart from the inputs and free, the input a whole fp32 folder; its manifest."""
+    atomic.check_apart(output_dir, inputs)
+    atomic.check_output_dir(output_dir, overwrite)
+    return check_input(source, verify, progress)
 
 
 def raise_if_failed(output_dir: Path, failures: dict[str, list[str]]) -> None:
@@ -173,6 +178,15 @@ def write_variants(
     failures = {dtype: entry["failures"] for dtype, entry in parity.items() if entry.get("passed") is False}
     table = variant_vs_fp32.markdown_table(graphs, parity)
     (target / PARITY_TABLE).write_text(table)
+    manifest.write(target, **manifest_sections(source, dtypes, graphs, parity, failures, options, validate, source_description, reference))
+    check_output(target, dtypes)
+    if validate:
+        progress.note("\n" + table)
+    return failures
+
+
+def manifest_sections(source, dtypes, graphs, parity, failures, options: QuantizeOptions, validate: bool, source_description: dict, reference: str | None) -> dict:
+    """What the variants' manifest records besides the files: source, graphs, settings, parity."""
     sections = {
         "source": source_description,
         "dtypes": dtypes,
@@ -186,11 +200,7 @@ def write_variants(
     }
     if reference:
         sections["quantized_from"] = {"path": reference, "manifest_sha256": manifest.sha256_file(source / manifest.MANIFEST)}
-    manifest.write(target, **sections)
-    check_output(target, dtypes)
-    if validate:
-        progress.note("\n" + table)
-    return failures
+    return sections
 
 
 def convert_variant(source: Path, target: Path, dtype: str, options: QuantizeOptions, progress: Progress) -> dict[str, GraphResult]:

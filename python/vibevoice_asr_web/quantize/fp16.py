@@ -172,7 +172,25 @@ def convert(model: onnx.ModelProto, inits: Initializers) -> Fp16Report:
     report = Fp16Report(nodes_before=len(graph.node))
     before = Counter((n.domain or "", n.op_type) for n in graph.node)
 
-    # precision of every float value produced by a node or fed from outside
+    precision = value_precisions(graph, flags, types, report)
+    fp32_copy = convert_weights(graph, inits, flags, precision, report)
+    renamed = rename_fp32_outputs(graph, inits, precision, types)
+    new_nodes = insert_casts(graph, flags, types, precision, fp32_copy, report)
+    for old, new in renamed.items():  # the final Cast that makes each renamed output
+        new_nodes.append(helper.make_node("Cast", [new], [old], name=f"{old}/cast_to_fp16", to=FLOAT16))
+        report.casts_added += 1
+        precision[old] = FLOAT16
+    del graph.node[:]
+    graph.node.extend(new_nodes)
+    retype_values(graph, precision, renamed)
+
+    report.nodes_after = len(graph.node)
+    check_nodes_kept(before, Counter((n.domain or "", n.op_type) for n in graph.node), report.casts_added, graph.name)
+    return report
+
+
+def value_precisions(graph: onnx.GraphProto, flags: list[bool], types: dict[str, int], report: Fp16Report) -> dict[str, int]:
+    """The precision of every float value a node produces or the graph is fed; counts the fp32 nodes."""
     precision: dict[str, int] = {}
     for info in graph.input:
         if types.get(info.name) == FLOAT:
@@ -184,8 +202,12 @@ def convert(model: onnx.ModelProto, inits: Initializers) -> Fp16Report:
                 precision[name] = FLOAT if keep or index in fixed else FLOAT16
         if keep:
             report.fp32_nodes[node.op_type] += 1
+    return precision
 
-    # what each float initializer's consumers need
+
+def convert_weights(graph: onnx.GraphProto, inits: Initializers, flags: list[bool], precision: dict[str, int], report: Fp16Report) -> dict[str, str]:
+    """Each float32 weight becomes what its consumers need: fp32 kept, fp16 cast, or both (an fp32
+    copy NAME.fp32 for the fp32 nodes); returns weight -> its fp32 copy."""
     demand: dict[str, set[int]] = defaultdict(set)
     for node, keep in zip(graph.node, flags):
         for index, name in enumerate(node.input):
@@ -212,8 +234,11 @@ def convert(model: onnx.ModelProto, inits: Initializers) -> Fp16Report:
             fp32_copy[name] = copy_name
             precision[copy_name] = FLOAT
             report.fp32_weights.append(copy_name)
+    return fp32_copy
 
-    # graph outputs made by fp32 nodes: the node writes NAME.fp32, a final Cast makes NAME
+
+def rename_fp32_outputs(graph: onnx.GraphProto, inits: Initializers, precision: dict[str, int], types: dict[str, int]) -> dict[str, str]:
+    """Graph outputs made by fp32 nodes: the node writes NAME.fp32 (a final Cast makes NAME); returns old -> new."""
     renamed = {}
     for info in graph.output:
         if precision.get(info.name) == FLOAT and info.name not in inits:
@@ -222,10 +247,17 @@ def convert(model: onnx.ModelProto, inits: Initializers) -> Fp16Report:
         for node in graph.node:
             node.output[:] = [renamed.get(o, o) for o in node.output]
             node.input[:] = [renamed.get(i, i) for i in node.input]
-        for old, new in renamed.items():
+        for new in renamed.values():
             precision[new] = FLOAT
             types[new] = FLOAT
+    return renamed
 
+
+def insert_casts(
+    graph: onnx.GraphProto, flags: list[bool], types: dict[str, int], precision: dict[str, int], fp32_copy: dict[str, str], report: Fp16Report,
+) -> list[onnx.NodeProto]:
+    """The nodes in order, a Cast before each input whose precision differs from what its node runs
+    in (one per value and direction, shared by its consumers); fp16 nodes' attributes retyped."""
     casts: dict[tuple[str, int], str] = {}
     new_nodes: list[onnx.NodeProto] = []
 
@@ -255,14 +287,12 @@ def convert(model: onnx.ModelProto, inits: Initializers) -> Fp16Report:
         if not keep and _is_domain_onnx(node):
             _retype_attributes(node, types)
         new_nodes.append(node)
-    for old, new in renamed.items():
-        new_nodes.append(helper.make_node("Cast", [new], [old], name=f"{old}/cast_to_fp16", to=FLOAT16))
-        report.casts_added += 1
-        precision[old] = FLOAT16
+    return new_nodes
 
-    del graph.node[:]
-    graph.node.extend(new_nodes)
-    for info in [*graph.input, *graph.output]:  # the contract's activation type
+
+def retype_values(graph: onnx.GraphProto, precision: dict[str, int], renamed: dict[str, str]) -> None:
+    """Graph inputs and outputs fp16 (the contract's activation type); value_info as computed."""
+    for info in [*graph.input, *graph.output]:
         if info.type.HasField("tensor_type") and info.type.tensor_type.elem_type == FLOAT:
             info.type.tensor_type.elem_type = FLOAT16
     for info in graph.value_info:
@@ -270,10 +300,6 @@ def convert(model: onnx.ModelProto, inits: Initializers) -> Fp16Report:
             info.name = renamed[info.name]
         if info.type.HasField("tensor_type") and info.type.tensor_type.elem_type == FLOAT:
             info.type.tensor_type.elem_type = precision.get(info.name, FLOAT)
-
-    report.nodes_after = len(graph.node)
-    check_nodes_kept(before, Counter((n.domain or "", n.op_type) for n in graph.node), report.casts_added, graph.name)
-    return report
 
 
 def _retype_attributes(node: onnx.NodeProto, types: dict[str, int]) -> None:

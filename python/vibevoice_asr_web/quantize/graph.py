@@ -13,20 +13,18 @@ from onnx import TensorProto
 
 from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.onnx_io import INLINE_LIMIT_BYTES
+from vibevoice_asr_web.onnx_io import INLINE_LIMIT_BYTES, DataChunks, Region, load_graph, mark_external
 from vibevoice_asr_web.quantize import fp16, nbits
 from vibevoice_asr_web.quantize.initializers import Initializers
-from vibevoice_asr_web.quantize.reader import BufferRing, SlabReader, load_graph
-from vibevoice_asr_web.quantize.transforms import Context, OutputSpec
-from vibevoice_asr_web.quantize.writer import DataChunks
+from vibevoice_asr_web.quantize.transforms import Context, OutputSpec, Sink, Transform
+from vibevoice_asr_web.tensor_reader import DEFAULT_SLAB_BYTES, BufferRing, SlabReader
 
-DEFAULT_SLAB_BYTES = 64 << 20
 ONE_GIB = contract.GPU_BUFFER_BYTES
 
 
 @dataclass(frozen=True)
 class QuantizeOptions:
-    block_size: int = 32
+    block_size: int = contract.INT4_BLOCK_SIZE
     accuracy_level: int | None = None
     slab_bytes: int = DEFAULT_SLAB_BYTES
     max_chunk_bytes: int = contract.MAX_CHUNK_BYTES
@@ -112,32 +110,7 @@ def write_weights(model: onnx.ModelProto, inits: Initializers, out_path: Path, o
         with SlabReader() as reader:
             context = Context(reader, ring, meter.slab)
             for transform in inits.transforms():
-                outputs = [_tensor_proto(spec) for spec in transform.outputs]
-                sinks, regions, buffers = [], [], []
-                for spec in transform.outputs:
-                    if spec.nbytes <= INLINE_LIMIT_BYTES:
-                        buffer = bytearray()
-                        buffers.append(buffer)
-                        regions.append(None)
-                        sinks.append(lambda array, b=buffer: b.extend(memoryview(np.ascontiguousarray(array)).cast("B")))
-                    else:
-                        region = chunks.reserve(spec.nbytes, spec.name)
-                        buffers.append(None)
-                        regions.append(region)
-                        sinks.append(region.write)
-                transform.run(context, sinks)
-                for spec, tensor, region, buffer in zip(transform.outputs, outputs, regions, buffers):
-                    if region is None:
-                        if len(buffer) != spec.nbytes:
-                            raise RuntimeError(f"initializer {spec.name}: {len(buffer)} of {spec.nbytes} bytes were produced")
-                        tensor.raw_data = bytes(buffer)
-                    else:
-                        region.check_complete(spec.name)
-                        tensor.data_location = TensorProto.EXTERNAL
-                        for key, value in (("location", region.location), ("offset", str(region.offset)), ("length", str(region.length))):
-                            entry = tensor.external_data.add()
-                            entry.key, entry.value = key, value
-                tensors += outputs
+                tensors += run_transform(transform, context, chunks)
                 clamped += transform.clamped
                 meter.tensor_done()
     except BaseException:
@@ -147,6 +120,34 @@ def write_weights(model: onnx.ModelProto, inits: Initializers, out_path: Path, o
     del model.graph.initializer[:]
     model.graph.initializer.extend(tensors)
     return chunks, clamped
+
+
+def run_transform(transform: Transform, context: Context, chunks: DataChunks) -> list[TensorProto]:
+    """One transform's outputs: large ones streamed into reserved regions, small ones kept in the graph."""
+    sinks: list[Sink] = []
+    places: list[Region | bytearray] = []
+    for spec in transform.outputs:
+        if spec.nbytes <= INLINE_LIMIT_BYTES:
+            buffer = bytearray()
+            places.append(buffer)
+            sinks.append(lambda array, b=buffer: b.extend(memoryview(np.ascontiguousarray(array)).cast("B")))
+        else:
+            region = chunks.reserve(spec.nbytes, spec.name)
+            places.append(region)
+            sinks.append(region.write)
+    transform.run(context, sinks)
+    tensors = []
+    for spec, place in zip(transform.outputs, places):
+        tensor = _tensor_proto(spec)
+        if isinstance(place, Region):
+            place.check_complete(spec.name)
+            mark_external(tensor, place)
+        else:
+            if len(place) != spec.nbytes:
+                raise RuntimeError(f"initializer {spec.name}: {len(place)} of {spec.nbytes} bytes were produced")
+            tensor.raw_data = bytes(place)
+        tensors.append(tensor)
+    return tensors
 
 
 def convert_graph(in_path: str | os.PathLike, out_path: str | os.PathLike, dtype: str, options: QuantizeOptions = QuantizeOptions(), meter: Meter | None = None) -> GraphResult:
@@ -193,10 +194,7 @@ ORT_OPS_IN_ONNX_DOMAIN = frozenset({"SimplifiedLayerNormalization"})
 
 def check_written(path: Path, chunks: DataChunks) -> None:
     """The chunk sizes, then onnx.checker on the written graph."""
-    for name, size in zip(chunks.files, chunks.sizes):
-        found = (path.parent / name).stat().st_size
-        if found != size:
-            raise RuntimeError(f"{name} is {found:,} bytes after writing, expected {size:,}")
+    chunks.check_sizes()
     check_graph(path)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from onnx import TensorProto
 
-from vibevoice_asr_web.quantize.reader import TensorSource
+from vibevoice_asr_web.tensor_reader import TensorSource
 from vibevoice_asr_web.quantize.transforms import Copy, OutputSpec, Transform
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import onnx
 from onnx import TensorProto, helper
 
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.quantize import int4
 from vibevoice_asr_web.quantize.initializers import Initializers
 from vibevoice_asr_web.quantize.transforms import CastFloat16, Copy, Int4Gather, Int4MatMul
@@ -29,7 +30,7 @@ MS_DOMAIN = "com.microsoft"
 
 @dataclass(frozen=True)
 class BlockOptions:
-    block_size: int = 32
+    block_size: int = contract.INT4_BLOCK_SIZE
     accuracy_level: int | None = None
     quantize_gather: bool = True
 
@@ -86,94 +87,127 @@ def quantize(model: onnx.ModelProto, inits: Initializers, options: BlockOptions 
     before = op_counts(model)
     report = NbitsReport()
     producers = {out: node for node in graph.node for out in node.output}
-    done: dict[tuple[str, str], tuple[str, str]] = {}  # (weight, layout) -> (quantized, scales)
+    weights = _QuantizedWeights(inits, options, report)
     new_nodes = []
+    for node in graph.node:
+        replacement = None
+        if _onnx_op(node, "MatMul"):
+            replacement = _matmul_nbits(node, producers, inits, weights, options, report)
+        elif options.quantize_gather and _quantizable_gather(node, inits):
+            replacement = _gather_block_quantized(node, inits, options, report)
+        new_nodes.append(replacement or node)
+    kept = _without_dead_transposes(new_nodes, inits, graph, report)
+    del graph.node[:]
+    graph.node.extend(kept)
+    inits.keep_only({name for node in kept for name in node.input} | {o.name for o in graph.output})
+    if report.matmuls_quantized or report.gathers_quantized:
+        ensure_opset(model, MS_DOMAIN, 1)
+    _check_op_counts(before, model, report)
+    return report
 
-    def quantized_weight(weight: str, layout: str) -> tuple[str, str] | None:
+
+class _QuantizedWeights:
+    """Each (weight, layout) quantized once, however many MatMuls read it."""
+
+    def __init__(self, inits: Initializers, options: BlockOptions, report: NbitsReport):
+        self.inits, self.options, self.report = inits, options, report
+        self.done: dict[tuple[str, str], tuple[str, str]] = {}  # (weight, layout) -> (quantized, scales)
+
+    def get(self, weight: str, layout: str) -> tuple[str, str] | None:
+        """The (quantized, scales) initializer names; None when the weight's transform cannot be quantized."""
         key = (weight, layout)
-        if key not in done:
-            dtype = _compute_dtype(inits, weight)
+        if key not in self.done:
+            dtype = _compute_dtype(self.inits, weight)
             if dtype is None:
                 return None
             suffix = "" if layout == "KN" else "_transposed"
             transform = Int4MatMul(
-                inits.source(weight), layout=layout, block_size=options.block_size, compute_dtype=dtype,
+                self.inits.source(weight), layout=layout, block_size=self.options.block_size, compute_dtype=dtype,
                 quantized_name=f"{weight}{suffix}_Q4", scales_name=f"{weight}{suffix}_scales",
             )
-            done[key] = tuple(inits.add(transform))
-            report.weights_quantized.append(weight)
-        return done[key]
+            self.done[key] = tuple(self.inits.add(transform))
+            self.report.weights_quantized.append(weight)
+        return self.done[key]
 
-    for node in graph.node:
-        if _onnx_op(node, "MatMul"):
-            report.matmuls += 1
-            b = node.input[1]
-            weight, layout = None, None
-            if b in inits:
-                report.matmuls_constant_weight += 1
-                if _weight_2d(inits, b):
-                    weight, layout = b, "KN"
-                else:
-                    report.skipped[node.name or node.output[0]] = f"weight {b} is {list(inits.spec(b).dims)}, not 2-D float"
-            elif b in producers and _onnx_op(producers[b], "Transpose") and producers[b].input[0] in inits:
-                report.matmuls_constant_weight += 1
-                transpose = producers[b]
-                perm = _attribute_value(transpose, "perm")
-                if _weight_2d(inits, transpose.input[0]) and (perm is None or list(perm) == [1, 0]):
-                    weight, layout = transpose.input[0], "NK"
-            names = quantized_weight(weight, layout) if weight else None
-            if names is None:
-                new_nodes.append(node)
-                continue
-            spec = inits.spec(weight)
-            k, n = (spec.dims[0], spec.dims[1]) if layout == "KN" else (spec.dims[1], spec.dims[0])
-            attributes = {"K": k, "N": n, "bits": int4.BITS, "block_size": options.block_size}
-            if options.accuracy_level:
-                attributes["accuracy_level"] = options.accuracy_level
-            new_nodes.append(helper.make_node(
-                "MatMulNBits", [node.input[0], *names], list(node.output),
-                name=f"{node.name}_Q4" if node.name else f"{node.output[0]}/MatMulNBits", domain=MS_DOMAIN, **attributes,
-            ))
-            report.matmuls_quantized += 1
-            report.through_transpose += layout == "NK"
-        elif (
-            options.quantize_gather and _onnx_op(node, "Gather") and _weight_2d(inits, node.input[0])
-            and _attribute_value(node, "axis", 0) == 0 and _compute_dtype(inits, node.input[0])
-        ):
-            table = node.input[0]
-            transform = Int4Gather(
-                inits.source(table), block_size=options.block_size, compute_dtype=_compute_dtype(inits, table),
-                quantized_name=f"{table}_Q4", scales_name=f"{table}_scales",
-            )
-            data, scales = inits.add(transform)
-            new_nodes.append(helper.make_node(
-                "GatherBlockQuantized", [data, node.input[1], scales], list(node.output),
-                name=f"{node.name}_Q4" if node.name else f"{node.output[0]}/GatherBlockQuantized", domain=MS_DOMAIN,
-                gather_axis=0, quantize_axis=1, block_size=options.block_size, bits=int4.BITS,
-            ))
-            report.gathers_quantized += 1
-        else:
-            new_nodes.append(node)
 
-    # Transposes that only fed quantized MatMuls go, and so do weights nothing reads any more
-    used = {name for node in new_nodes for name in node.input} | {o.name for o in graph.output}
+def _matmul_weight(node: onnx.NodeProto, producers: dict, inits: Initializers, report: NbitsReport) -> tuple[str | None, str | None]:
+    """A MatMul's constant 2-D B as (weight, "KN") or, through a Transpose, (weight, "NK"); counts what it finds."""
+    b = node.input[1]
+    if b in inits:
+        report.matmuls_constant_weight += 1
+        if _weight_2d(inits, b):
+            return b, "KN"
+        report.skipped[node.name or node.output[0]] = f"weight {b} is {list(inits.spec(b).dims)}, not 2-D float"
+    elif b in producers and _onnx_op(producers[b], "Transpose") and producers[b].input[0] in inits:
+        report.matmuls_constant_weight += 1
+        transpose = producers[b]
+        perm = _attribute_value(transpose, "perm")
+        if _weight_2d(inits, transpose.input[0]) and (perm is None or list(perm) == [1, 0]):
+            return transpose.input[0], "NK"
+    return None, None
+
+
+def _matmul_nbits(node, producers, inits: Initializers, weights: _QuantizedWeights, options: BlockOptions, report: NbitsReport):
+    """The MatMulNBits that replaces a MatMul, or None when its B is not a quantizable constant."""
+    report.matmuls += 1
+    weight, layout = _matmul_weight(node, producers, inits, report)
+    names = weights.get(weight, layout) if weight else None
+    if names is None:
+        return None
+    spec = inits.spec(weight)
+    k, n = (spec.dims[0], spec.dims[1]) if layout == "KN" else (spec.dims[1], spec.dims[0])
+    attributes = {"K": k, "N": n, "bits": int4.BITS, "block_size": options.block_size}
+    if options.accuracy_level:
+        attributes["accuracy_level"] = options.accuracy_level
+    report.matmuls_quantized += 1
+    report.through_transpose += layout == "NK"
+    return helper.make_node(
+        "MatMulNBits", [node.input[0], *names], list(node.output),
+        name=f"{node.name}_Q4" if node.name else f"{node.output[0]}/MatMulNBits", domain=MS_DOMAIN, **attributes,
+    )
+
+
+def _quantizable_gather(node: onnx.NodeProto, inits: Initializers) -> bool:
+    """An embedding lookup: Gather on axis 0 of a 2-D float table whose transform can be quantized."""
+    return (
+        _onnx_op(node, "Gather") and _weight_2d(inits, node.input[0])
+        and _attribute_value(node, "axis", 0) == 0 and _compute_dtype(inits, node.input[0]) is not None
+    )
+
+
+def _gather_block_quantized(node: onnx.NodeProto, inits: Initializers, options: BlockOptions, report: NbitsReport) -> onnx.NodeProto:
+    table = node.input[0]
+    transform = Int4Gather(
+        inits.source(table), block_size=options.block_size, compute_dtype=_compute_dtype(inits, table),
+        quantized_name=f"{table}_Q4", scales_name=f"{table}_scales",
+    )
+    data, scales = inits.add(transform)
+    report.gathers_quantized += 1
+    return helper.make_node(
+        "GatherBlockQuantized", [data, node.input[1], scales], list(node.output),
+        name=f"{node.name}_Q4" if node.name else f"{node.output[0]}/GatherBlockQuantized", domain=MS_DOMAIN,
+        gather_axis=0, quantize_axis=1, block_size=options.block_size, bits=int4.BITS,
+    )
+
+
+def _without_dead_transposes(nodes: list[onnx.NodeProto], inits: Initializers, graph: onnx.GraphProto, report: NbitsReport) -> list[onnx.NodeProto]:
+    """Drops the Transposes of weights that only fed quantized MatMuls (nothing reads their output now)."""
+    used = {name for node in nodes for name in node.input} | {o.name for o in graph.output}
     kept = []
-    for node in new_nodes:
+    for node in nodes:
         if _onnx_op(node, "Transpose") and node.input[0] in inits and not any(o in used for o in node.output):
             report.transposes_removed += 1
             continue
         kept.append(node)
-    del graph.node[:]
-    graph.node.extend(kept)
-    used = {name for node in kept for name in node.input} | {o.name for o in graph.output}
-    inits.keep_only(used)
-    if report.matmuls_quantized or report.gathers_quantized:
-        ensure_opset(model, MS_DOMAIN, 1)
+    return kept
+
+
+def _check_op_counts(before: Counter, model: onnx.ModelProto, report: NbitsReport) -> None:
+    """Only the quantized MatMuls and Gathers (and their dead Transposes) changed."""
     expected = before - Counter({"MatMul": report.matmuls_quantized, "Gather": report.gathers_quantized, "Transpose": report.transposes_removed})
     expected += Counter({f"{MS_DOMAIN}:MatMulNBits": report.matmuls_quantized, f"{MS_DOMAIN}:GatherBlockQuantized": report.gathers_quantized})
     if +expected != +op_counts(model):
-        raise RuntimeError(f"int4 rewrite of {graph.name!r} changed other nodes: expected {dict(expected)}, found {dict(op_counts(model))}")
-    return report
+        raise RuntimeError(f"int4 rewrite of {model.graph.name!r} changed other nodes: expected {dict(expected)}, found {dict(op_counts(model))}")
 
 
 def constant_weight_matmuls(model: onnx.ModelProto, inits: Initializers) -> int:

@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from onnx import TensorProto, helper
 
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.quantize import int4
-from vibevoice_asr_web.quantize.reader import BufferRing, SlabReader, TensorSource, pipelined
+from vibevoice_asr_web.tensor_reader import BufferRing, SlabReader, TensorSource, pipelined
 
 FP16_MAX = float(np.finfo(np.float16).max)  # 65504
 # A slab is transformed in pieces of at most this many input bytes, so the copies a transform makes
@@ -144,7 +145,7 @@ class Int4MatMul(Transform):
     """layout "KN": the source is the MatMul's B [K, N]; "NK": B is Transpose(source [N, K])."""
 
     layout: str = "KN"
-    block_size: int = 32
+    block_size: int = contract.INT4_BLOCK_SIZE
     compute_dtype: str = "float32"  # "float16" for q4f16: the fp16 weight is quantized, scales are fp16
     quantized_name: str = ""
     scales_name: str = ""
@@ -217,7 +218,7 @@ class Int4Gather(Transform):
     which is MatMulNBits' symmetric zero point, so both dequantize as (q - 8) * scale.
     """
 
-    block_size: int = 32
+    block_size: int = contract.INT4_BLOCK_SIZE
     compute_dtype: str = "float32"
     quantized_name: str = ""
     scales_name: str = ""

@@ -1,9 +1,9 @@
-"""The graph without its weights, then each weight read from its data chunk in bounded slabs.
+"""One reader of tensor bytes, for export and quantize alike: a TensorSource says where a tensor's
+bytes are, a SlabReader reads them in bounded slabs.
 
-`load_graph` parses only the .onnx file (onnx.load with load_external_data=False) and describes
-every initializer as a TensorSource: where its bytes are (file, offset, length) or, for the small
-ones stored in the graph, the bytes themselves. It checks every external reference against the
-file on disk, so a truncated `.onnx_data` is reported before any work starts.
+A TensorSource is a data chunk's span (an fp32 artifact graph, see `onnx_io.load_graph`), a
+checkpoint's tensor read in place (`checkpoint_weights.SafetensorsCheckpoint.source`: bf16/f16/f32,
+converted to float32 and transposed on the way), or small bytes held in memory.
 
 `SlabReader` reads parts of one tensor with pread (never mmap: mapped pages count as resident
 memory): whole rows, a band of columns (one pread per row), or flat byte ranges. `pipelined` runs
@@ -12,7 +12,6 @@ the reads one slab ahead of the consumer on a second thread, through a ring of r
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 from collections import deque
@@ -23,19 +22,26 @@ from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
-from vibevoice_asr_web.checkpoint_weights import to_float32 as checkpoint_to_float32
-from vibevoice_asr_web.artifact.contract import MAX_IR_VERSION
 from vibevoice_asr_web.errors import UserError
 
-CHECKPOINT_ITEMSIZE = {"BF16": 2, "F16": 2, "F32": 4}
+# safetensors element types a checkpoint may hold, as numpy reads their raw bytes (bf16 as uint16)
+NUMPY_DTYPES = {"F32": np.float32, "F16": np.float16, "BF16": np.uint16, "F64": np.float64, "I64": np.int64}
+CHECKPOINT_ITEMSIZE = {name: np.dtype(dtype).itemsize for name, dtype in NUMPY_DTYPES.items()}
+DEFAULT_SLAB_BYTES = 64 << 20  # one read buffer; export and quantize hold two
+
+
+def to_float32(raw: np.ndarray, dtype: str) -> np.ndarray:
+    """float32 values of raw safetensors elements of `dtype` (bf16 is the top half of a float32)."""
+    if dtype == "BF16":
+        return (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    return raw.view(NUMPY_DTYPES[dtype]).astype(np.float32, copy=False)
 
 
 @dataclass(frozen=True)
 class TensorSource:
-    """One initializer of the input graph: its type, shape and where its bytes are."""
+    """One tensor: its type and shape as the graph wants it, and where its bytes are."""
 
     name: str
     elem_type: int  # onnx.TensorProto data type
@@ -45,9 +51,9 @@ class TensorSource:
     length: int = 0
     inline: bytes | None = None
     metadata: tuple[tuple[str, str], ...] = ()
-    # Set when the bytes are a checkpoint's tensor read in place (export straight to int4): its
-    # element type there ("BF16", "F16", "F32") and whether the graph wants it transposed ([in, out]
-    # for a Linear's [out, in]). The reader converts to float32 and transposes on the way.
+    # Set when the bytes are a checkpoint's tensor read in place (export, and export straight to
+    # int4): its element type there ("BF16", "F16", "F32") and whether the graph wants it transposed
+    # ([in, out] for a Linear's [out, in]). The reader converts to float32 and transposes on the way.
     checkpoint_dtype: str = ""
     checkpoint_transposed: bool = False
 
@@ -78,85 +84,6 @@ class TensorSource:
     @property
     def is_float(self) -> bool:
         return self.elem_type in (TensorProto.FLOAT, TensorProto.FLOAT16)
-
-
-def _external_fields(tensor: TensorProto) -> dict[str, str]:
-    return {entry.key: entry.value for entry in tensor.external_data}
-
-
-def _source(tensor: TensorProto, base_dir: Path, graph_path: Path) -> TensorSource:
-    if tensor.data_type in (TensorProto.STRING, TensorProto.UNDEFINED):
-        raise UserError(f"{graph_path}: initializer {tensor.name} is a {TensorProto.DataType.Name(tensor.data_type)} tensor; expected numbers")
-    dims = tuple(int(d) for d in tensor.dims)
-    metadata = tuple((p.key, p.value) for p in tensor.metadata_props)
-    if tensor.data_location != TensorProto.EXTERNAL:
-        array = numpy_helper.to_array(tensor)  # small: stored in the graph file
-        return TensorSource(tensor.name, tensor.data_type, dims, inline=np.ascontiguousarray(array).tobytes(), metadata=metadata)
-    fields = _external_fields(tensor)
-    location = fields.get("location")
-    if not location:
-        raise UserError(f"{graph_path}: initializer {tensor.name} is marked external but names no data file; export the graph again")
-    relative = Path(location)
-    file = base_dir / relative
-    if relative.is_absolute() or ".." in relative.parts:  # lexical: Bazel's sandbox links every file elsewhere
-        raise UserError(
-            f"{graph_path}: initializer {tensor.name} points at {location!r}, outside the graph's folder; "
-            "expected a data chunk beside the graph (X.onnx_data, X.onnx_data_1, ...)"
-        )
-    props = dict(metadata)
-    source = TensorSource(
-        tensor.name, tensor.data_type, dims, file=file, offset=int(fields.get("offset", 0)), metadata=metadata,
-        checkpoint_dtype=props.get("checkpoint_dtype", ""), checkpoint_transposed=props.get("checkpoint_layout") == "transposed",
-    )
-    if source.checkpoint_dtype and (source.checkpoint_dtype not in CHECKPOINT_ITEMSIZE or tensor.data_type != TensorProto.FLOAT):
-        raise UserError(f"{graph_path}: initializer {tensor.name} reads a {source.checkpoint_dtype} checkpoint tensor as {tensor.data_type}; expected a float tensor from BF16, F16 or F32")
-    return dataclasses.replace(source, length=int(fields["length"]) if "length" in fields else source.stored_nbytes)
-
-
-def check_source(source: TensorSource, graph_path: Path, file_sizes: dict[Path, int]) -> None:
-    """The bytes the graph promises are on disk: the file exists and is long enough."""
-    if source.file is None:
-        if len(source.inline or b"") != source.nbytes:
-            raise UserError(f"{graph_path}: initializer {source.name} holds {len(source.inline or b'')} bytes, expected {source.nbytes}")
-        return
-    if source.length != source.stored_nbytes:
-        raise UserError(
-            f"{graph_path}: initializer {source.name} {list(source.dims)} {source.dtype} needs {source.stored_nbytes:,} bytes but its "
-            f"external data entry says {source.length:,}; the graph file is inconsistent: export it again"
-        )
-    if source.file not in file_sizes:
-        if not source.file.is_file():
-            raise UserError(
-                f"{source.file} is missing: the graph {graph_path.name} keeps initializer {source.name} there. "
-                "Copy the whole artifact folder (every .onnx_data chunk) or export it again"
-            )
-        file_sizes[source.file] = source.file.stat().st_size
-    end = source.offset + source.length
-    if end > file_sizes[source.file]:
-        raise UserError(
-            f"{source.file} is truncated: it is {file_sizes[source.file]:,} bytes but initializer {source.name} needs bytes "
-            f"{source.offset:,}..{end:,}. Download or export the artifacts again"
-        )
-
-
-def load_graph(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str, TensorSource]]:
-    """The graph (no weights in memory) and a TensorSource for every initializer, all checked."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"ONNX graph {path} does not exist: pass an fp32 artifact folder made by `vibevoice-asr-web export`")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as error:  # protobuf raises its own DecodeError
-        raise UserError(f"{path} is not a readable ONNX graph ({error}); export it again") from None
-    if model.ir_version > MAX_IR_VERSION:
-        raise UserError(f"{path} has IR version {model.ir_version}; expected at most {MAX_IR_VERSION} (what Transformers.js loads)")
-    sizes: dict[Path, int] = {}
-    sources = {}
-    for tensor in model.graph.initializer:
-        source = _source(tensor, path.parent, path)
-        check_source(source, path, sizes)
-        sources[tensor.name] = source
-    return model, sources
 
 
 class SlabReader:
@@ -205,7 +132,7 @@ class SlabReader:
         per_row = math.prod(source.stored_dims[1:])
         raw = _view(buffer, np.dtype(f"u{source.stored_itemsize}"), ((row1 - row0) * per_row,))
         self._pread_into(source, memoryview(raw).cast("B"), row0 * per_row * source.stored_itemsize)
-        return checkpoint_to_float32(raw, source.checkpoint_dtype).reshape((row1 - row0, *source.stored_dims[1:]))
+        return to_float32(raw, source.checkpoint_dtype).reshape((row1 - row0, *source.stored_dims[1:]))
 
     def _stored_columns(self, source: TensorSource, col0: int, col1: int) -> np.ndarray:
         """Columns [col0, col1) of every stored row of a 2-D checkpoint tensor, as float32."""
@@ -214,7 +141,7 @@ class SlabReader:
         raw = np.empty((rows, col1 - col0), np.dtype(f"u{item}"))
         for row in range(rows):
             self._pread_into(source, memoryview(raw[row]).cast("B"), (row * cols + col0) * item)
-        return checkpoint_to_float32(raw, source.checkpoint_dtype).reshape(rows, col1 - col0)
+        return to_float32(raw, source.checkpoint_dtype).reshape(rows, col1 - col0)
 
     def read_flat(self, source: TensorSource, start: int, stop: int, buffer: np.ndarray | None = None) -> np.ndarray:
         """Elements [start, stop) of the flattened tensor, as a 1-D array."""
@@ -225,7 +152,7 @@ class SlabReader:
                 return np.ascontiguousarray(rows.reshape(-1)[start - (start // cols) * cols :][: stop - start])
             raw = _view(buffer, np.dtype(f"u{source.stored_itemsize}"), (stop - start,))
             self._pread_into(source, memoryview(raw).cast("B"), start * source.stored_itemsize)
-            return checkpoint_to_float32(raw, source.checkpoint_dtype)
+            return to_float32(raw, source.checkpoint_dtype)
         count = stop - start
         out = _view(buffer, source.dtype, (count,))
         self._pread_into(source, memoryview(out).cast("B"), start * source.dtype.itemsize)
