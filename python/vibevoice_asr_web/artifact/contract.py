@@ -276,6 +276,25 @@ class ModelDims:
         return [f"{prefix}.{i}.{kind}" for i in range(self.num_layers) for kind in ("key", "value")]
 
 
+def generation_config(checkpoint_generation: dict, dims: ModelDims, im_end: int | None) -> dict:
+    """generation_config.json: the checkpoint's, greedy, stopping on every eos id and on <|im_end|>
+    (the model ends its turn with it before <|endoftext|>)."""
+    generation = {k: v for k, v in checkpoint_generation.items() if k != "transformers_version"}
+    eos = list(eos_token_ids(generation.get("eos_token_id"), dims.eos_token_ids))
+    if im_end is not None and im_end not in eos:
+        eos.append(im_end)
+    return {**generation, "eos_token_id": eos, "do_sample": False, "num_beams": 1}
+
+
+def preprocessor_config(checkpoint_preprocessor: dict, dims: ModelDims) -> dict:
+    """preprocessor_config.json: the checkpoint's feature extractor settings, plus the hop and the
+    encoder chunk the browser's front end reads (they come from config.json's encoders)."""
+    return {
+        "sampling_rate": SAMPLE_RATE, "pad_to_multiple_of": dims.hop_length, **checkpoint_preprocessor,
+        "hop_length": dims.hop_length, "encoder_chunk_size": dims.chunk_size,
+    }
+
+
 def graph_specs(dims: ModelDims) -> dict[str, GraphSpec]:
     """The three graphs of DESIGN §2, for a model of these dimensions."""
     kv = lambda length: ("batch_size", dims.num_kv_heads, length, dims.head_dim)  # noqa: E731

@@ -52,7 +52,7 @@ def write_metadata(checkpoint: Path, out: Path, graphs: dict[str, dict], dtypes:
     dims = contract.ModelDims.from_config(config)
     chunks = {Path(g["file"]).name: len(g["data_files"]) for g in graphs.values() if g["data_files"]}
     config["transformers.js_config"] = contract.transformers_js_config(dtypes, chunks)
-    _write_json(out / "config.json", config)
+    _write_json(out / contract.CONFIG, config)
 
     for name in TOKENIZER_FILES:
         if (checkpoint / name).is_file():
@@ -64,17 +64,8 @@ def write_metadata(checkpoint: Path, out: Path, graphs: dict[str, dict], dtypes:
     _write_json(out / "tokenizer_config.json", tokenizer_config)
 
     generation = json.loads((checkpoint / "generation_config.json").read_text()) if (checkpoint / "generation_config.json").is_file() else {}
-    generation.pop("transformers_version", None)
-    eos = list(contract.eos_token_ids(generation.get("eos_token_id"), dims.eos_token_ids))
     im_end = _token_id(json.loads((checkpoint / "tokenizer.json").read_text()), IM_END)
-    if im_end is not None and im_end not in eos:
-        eos.append(im_end)  # the model ends its turn with <|im_end|> before <|endoftext|>; stop on either
-    generation.update({"eos_token_id": eos, "do_sample": False, "num_beams": 1})
-    _write_json(out / "generation_config.json", generation)
+    _write_json(out / contract.GENERATION_CONFIG, contract.generation_config(generation, dims, im_end))
 
     preprocessor = json.loads((checkpoint / "preprocessor_config.json").read_text())
-    preprocessor.setdefault("sampling_rate", contract.SAMPLE_RATE)
-    preprocessor.setdefault("pad_to_multiple_of", dims.hop_length)
-    preprocessor["hop_length"] = dims.hop_length
-    preprocessor["encoder_chunk_size"] = dims.chunk_size
-    _write_json(out / "preprocessor_config.json", preprocessor)
+    _write_json(out / contract.PREPROCESSOR_CONFIG, contract.preprocessor_config(preprocessor, dims))

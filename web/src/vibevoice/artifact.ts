@@ -48,7 +48,6 @@ export interface ArtifactDescription {
 }
 
 const FORMAT = 1;
-const DTYPE_NAMES: readonly Dtype[] = ['fp32', 'fp16', 'q4', 'q4f16'];
 
 type Json = Record<string, unknown>;
 
@@ -75,11 +74,12 @@ export function checkDescription(value: unknown): ArtifactDescription {
   if (d.format !== FORMAT) fail(`has format ${JSON.stringify(d.format)}, this library reads format ${FORMAT}`);
   if (!Array.isArray(d.graphs) || d.graphs.length !== 3 || !d.graphs.every((g) => typeof g === 'string')) fail('has no list of 3 graphs');
   const dtypes = object(d.dtypes, 'dtypes');
-  for (const dtype of DTYPE_NAMES) keys(dtypes[dtype], `dtypes.${dtype}`, ['suffix', 'activation'], 'string');
-  for (const dtype of DTYPE_NAMES) keys(dtypes[dtype], `dtypes.${dtype}`, ['half_precision', 'int4', 'browser'], 'boolean');
+  const names = Object.keys(dtypes); // the `Dtype` type above names them for the compiler; these are the ones that exist
+  for (const dtype of names) keys(dtypes[dtype], `dtypes.${dtype}`, ['suffix', 'activation'], 'string');
+  for (const dtype of names) keys(dtypes[dtype], `dtypes.${dtype}`, ['half_precision', 'int4', 'browser'], 'boolean');
   for (const list of ['best_first', 'cpu_best_first', 'default_dtype_order']) {
     const order = d[list];
-    if (!Array.isArray(order) || order.length !== DTYPE_NAMES.length || !DTYPE_NAMES.every((x) => order.includes(x))) fail(`has no ${list} of every dtype`);
+    if (!Array.isArray(order) || order.length !== names.length || !names.every((x) => order.includes(x))) fail(`has no ${list} of every dtype`);
   }
   const io = ['audio_values', 'audio_features', 'input_ids', 'inputs_embeds', 'attention_mask', 'position_ids', 'num_logits_to_keep', 'logits'];
   keys(d.io, 'io', [...io, 'past_conv', 'present_conv', 'past_key_values', 'present'], 'string');
