@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.chromium import CHROMIUM_ARGS, MISSING_CHROMIUM, find_chromium  # noqa: F401 (used by conftest)
 
 
@@ -57,8 +58,10 @@ def check_transcript(name: str, dtype: str, got: dict, want: dict, max_new_token
     choice is decisive, the generated ids, stop reason, text and segments."""
     assert got["promptIds"] == want["prompt_ids"]
     tolerance = LOGIT_TOLERANCE[dtype]
-    if not shape_check:
-        assert got["top"]["ids"] == want["first_step_top_logits"]["ids"]
+    if not shape_check and dtype in contract.HALF_PRECISION_DTYPES:
+        check_half_precision_ranking(got["top"], want["first_step_top_logits"], tolerance)
+    elif not shape_check:
+        assert got["top"]["ids"] == want["first_step_top_logits"]["ids"], top_ranking_difference(got["top"], want["first_step_top_logits"])
     diff = top_logits_diff(got["top"], want["first_step_top_logits"])
     record_property("top10_max_abs_diff", diff)
     values = want["first_step_top_logits"]["values"]
@@ -83,6 +86,26 @@ def first_difference(got: list[int], want: list[int]) -> str:
     return (f"generated ids differ first at step {step} (got {got[step] if step < len(got) else 'end'}, "
             f"onnxruntime {want[step] if step < len(want) else 'end'}); {len(got)} vs {len(want)} tokens; "
             f"got {got}, onnxruntime {want}")
+
+
+def check_half_precision_ranking(got: dict, want: dict, tolerance: float) -> None:
+    """fp16 activations round logits to about 1e-3 near 1.0, so two ids whose onnxruntime logits are
+    closer than the dtype's tolerance may swap ranks (measured on lavapipe: ranks 6/7 of fp16
+    numbers.flac, 0.0068 apart; rank 9 of q4f16 thanks.opus). Every other rank must agree."""
+    reference = dict(zip(want["ids"], want["values"]))
+    for rank, (ours, theirs, value) in enumerate(zip(got["ids"], want["ids"], want["values"])):
+        if ours != theirs:
+            # An id just outside onnxruntime's top 10 has only our logit to go by.
+            assert abs(reference.get(ours, got["values"][rank]) - value) <= tolerance, top_ranking_difference(got, want)
+
+
+def top_ranking_difference(got: dict, want: dict) -> str:
+    """Where the first step's top-10 rankings part, with both logits of the ids involved."""
+    rank = next((i for i, (a, b) in enumerate(zip(got["ids"], want["ids"])) if a != b), None)
+    by_id = dict(zip(got["ids"], got["values"]))
+    rows = [f"#{i} id {t}: onnxruntime {v:.5f}, got {by_id[t]:.5f}" if t in by_id else f"#{i} id {t}: onnxruntime {v:.5f}, got not in top 10"
+            for i, (t, v) in enumerate(zip(want["ids"], want["values"])) if rank is not None and i >= rank]
+    return f"top-10 ranking differs from rank {rank} (got ids {got['ids']}, onnxruntime {want['ids']}): " + "; ".join(rows)
 
 
 def top_logits_diff(got: dict, want: dict) -> float:
