@@ -3,7 +3,8 @@
 Artifacts come from VIBEVOICE_E2E_ARTIFACTS (comma-separated folders, e.g.
 `--test_env=VIBEVOICE_E2E_ARTIFACTS=/data/real/int4`), else the default //models:fp32, :int4, :fp16 and
 the tiny shape folders. References are computed here with the Python runtime, so any folder is proven the
-same way. `--device webgpu|wasm` picks the browser backend (the two Bazel targets).
+same way. `--device webgpu|wasm` picks the browser backend (the two Bazel targets); `--device dawn` runs
+the library in Node on Dawn and lavapipe instead of Chromium (//e2e:webgpu_f16, test_f16.py).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ DEFAULT_FOLDERS = {
     **{label: f"models/tiny_{label}" for label in ("alt_fp32", "odd_fp32", "odd_q4")},
 }
 SHAPE_FOLDERS = set(DEFAULT_FOLDERS) - {"a0", "a1", "a2"}
+# On Dawn and lavapipe (shader-f16): every dtype of the fitted tiny checkpoint, to EOS.
+DAWN_FOLDERS = {label: DEFAULT_FOLDERS[label] for label in ("a0", "a1", "a2")}
 SHAPE_AUDIO = ("hello.wav",)
 SHAPE_MAX_NEW_TOKENS = 6
 
@@ -49,9 +52,13 @@ def chosen_audio() -> list[str]:
     return [n.strip() for n in os.environ.get("VIBEVOICE_E2E_AUDIO", ",".join(DEFAULT_AUDIO)).split(",") if n.strip()]
 
 
-def folder_labels() -> list[str]:
+def default_folders(device: str) -> dict[str, str]:
+    return DAWN_FOLDERS if device == "dawn" else DEFAULT_FOLDERS
+
+
+def folder_labels(device: str = "webgpu") -> list[str]:
     """Known before the folders are: the tests are parametrized by these."""
-    return [f"a{i}" for i in range(len(chosen_folders()))] or list(DEFAULT_FOLDERS)
+    return [f"a{i}" for i in range(len(chosen_folders()))] or list(default_folders(device))
 
 
 def clips_of(label: str) -> list[str]:
@@ -64,10 +71,12 @@ os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 
 def pytest_addoption(parser):
-    parser.addoption("--device", default="webgpu", choices=["webgpu", "wasm"], help="browser backend under test")
+    parser.addoption("--device", default="webgpu", choices=["webgpu", "wasm", "dawn"], help="backend under test")
 
 
 def pytest_sessionstart(session):
+    if session.config.getoption("--device") == "dawn":
+        return  # no browser: Node on Dawn
     try:
         find_chromium()
     except FileNotFoundError as error:
@@ -80,7 +89,7 @@ def device(request) -> str:
 
 
 @pytest.fixture(scope="session")
-def artifact_folders() -> dict[str, Path]:
+def artifact_folders(device) -> dict[str, Path]:
     chosen = chosen_folders()
     if chosen:
         folders = [Path(p) for p in chosen]
@@ -88,7 +97,7 @@ def artifact_folders() -> dict[str, Path]:
         if missing:
             pytest.exit(f"VIBEVOICE_E2E_ARTIFACTS names folders without config.json: {', '.join(missing)}", returncode=1)
         return {f"a{index}": folder for index, folder in enumerate(folders)}
-    return {label: runfiles.locate(path) for label, path in DEFAULT_FOLDERS.items()}
+    return {label: runfiles.locate(path) for label, path in default_folders(device).items()}
 
 
 @pytest.fixture(scope="session")

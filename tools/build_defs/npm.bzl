@@ -1,4 +1,4 @@
-"""Repository rule: `npm ci` of web/package-lock.json with install scripts off.
+"""Repository rule: `npm ci` of a package-lock.json (web/'s, e2e/dawn/'s) with install scripts off.
 
 Install scripts are off because onnxruntime-node's script downloads from a host we cannot reach;
 the browser only needs onnxruntime-web's files, which are in the package itself.
@@ -21,33 +21,36 @@ def _npm_ci_impl(rctx):
     if result.return_code != 0:
         fail("npm ci failed (exit %d):\n%s\n%s" % (result.return_code, result.stdout[-4000:], result.stderr[-4000:]))
     rctx.symlink(node, "bin/node")
+    exclude = "".join(['            "node_modules/%s",\n' % pattern for pattern in rctx.attr.exclude])
     rctx.file("BUILD.bazel", """\
 package(default_visibility = ["//visibility:public"])
 
 # The host's Node.js, found when the repository was set up.
 exports_files(["bin/node"])
 
-# Everything the browser bundle and the Node tests read; the native Node packages are left out.
+# Everything the bundles and the Node tests read, less what the tests never load (`exclude`).
 filegroup(
     name = "node_modules",
     srcs = glob(
         ["node_modules/**"],
         exclude = [
-            "node_modules/onnxruntime-node/**",
-            "node_modules/sharp/**",
-            "node_modules/@img/**",
-            "node_modules/**/*.map",
+%s            "node_modules/**/*.map",
             "node_modules/**/* *",
         ],
     ),
 )
-""")
+""" % exclude)
 
 npm_ci = repository_rule(
     implementation = _npm_ci_impl,
     attrs = {
         "package_json": attr.label(allow_single_file = True, mandatory = True),
         "package_lock": attr.label(allow_single_file = True, mandatory = True),
+        "exclude": attr.string_list(
+            # web/'s default: the native Node packages, which the browser bundle never loads.
+            default = ["onnxruntime-node/**", "sharp/**", "@img/**"],
+            doc = "globs under node_modules/ left out of :node_modules",
+        ),
     },
     doc = "node_modules installed by `npm ci --ignore-scripts` from a package-lock.json.",
 )
