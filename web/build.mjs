@@ -1,7 +1,9 @@
 // Bundles the web library and pages with esbuild and copies onnxruntime-web's wasm files beside them,
 // so the page needs nothing from another origin. Every src/X.ts with a static/X.html becomes X.js;
-// the library itself (src/vibevoice/index.ts) becomes vibevoice-asr.js, an ES module other pages
-// can import (it shares chunks/ with the pages and loads ort/ relative to the page by default).
+// the library's Worker (src/vibevoice/worker/worker.ts) becomes worker.js, which the demo's client
+// starts; the library itself (src/vibevoice/index.ts) becomes vibevoice-asr.js, an ES module other
+// pages can import. Each file is whole (no shared chunks): the page's main thread then loads only
+// the client, and each file finds ort/ beside itself from import.meta.url.
 // Usage: node build.mjs --node-modules DIR --out DIR [--src DIR] [--static DIR] [--artifact-description FILE]
 // (without --artifact-description, the Python package of this checkout writes it: artifact_description.mjs).
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
@@ -23,6 +25,7 @@ const entryPoints = readdirSync(options.src)
   .filter((name) => readdirSync(options.static).includes(name.replace(/\.ts$/, '.html')))
   .map((name) => ({ in: join(options.src, name), out: name.replace(/\.ts$/, '') }));
 entryPoints.push({ in: join(options.src, 'vibevoice', 'index.ts'), out: 'vibevoice-asr' });
+entryPoints.push({ in: join(options.src, 'vibevoice', 'worker', 'worker.ts'), out: 'worker' });
 
 mkdirSync(out, { recursive: true });
 await build({
@@ -32,8 +35,6 @@ await build({
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
   minify: true,
   sourcemap: false,
   nodePaths: [nodeModules],

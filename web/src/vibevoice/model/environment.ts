@@ -5,8 +5,9 @@ import { useLocalRuntimeFiles, type WasmPaths } from './onnxruntime';
 import { routeLocalModelFetches } from './fetch';
 import type { ModelSource } from './location';
 
-export function configureEnvironment(source: ModelSource, wasm?: string | WasmPaths): void {
-  useLocalRuntimeFiles(wasm);
+/** `base` resolves a relative `wasm` location (the page's URL; a Worker's own by default). */
+export function configureEnvironment(source: ModelSource, wasm?: string | WasmPaths, base?: string): void {
+  useLocalRuntimeFiles(wasm, base);
   if (source.kind === 'local') {
     env.allowLocalModels = true;
     env.allowRemoteModels = false;
