@@ -34,7 +34,7 @@ window.transcribe = async (folder, clip, options) => {
   return { generatedIds: result.generatedIds, text: result.text, runtime: await asr.runtimeInfo() };
 };
 """
-PAGE = '<!doctype html><meta charset="utf-8"><title>scratch app</title><script type="module" src="app.js"></script>\n'
+PAGE = '<!doctype html><meta charset="utf-8"><title>scratch app</title><link rel="icon" href="data:,"><script type="module" src="app.js"></script>\n'
 
 
 def _node_modules() -> Path:
