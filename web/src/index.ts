@@ -184,6 +184,7 @@ async function loadModel(): Promise<VibeVoiceASRClient> {
     const model = await client.load(el.location.value.trim(), {
       dtype: el.dtype.value as 'auto',
       device: el.device.value as 'auto',
+      signal: abort?.signal, // Stop while loading (from Transcribe) stops the Worker at once
       onProgress: (event: LoadProgress) => {
         if (event.status === 'stage' && event.message) setStatus('loading', event.message);
         else progress.update(event);
