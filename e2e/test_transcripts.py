@@ -40,7 +40,8 @@ def _load(browser, server, device, label, dtype):
         return page, (errors, {"skip": reason})
     info = page.evaluate(
         "async ([location, device, dtype]) => {"
-        " const asr = await window.vibevoice.VibeVoiceASR.load(location, {device, dtype});"
+        " const { VibeVoiceASR } = await window.vibevoice.library();"
+        " const asr = await VibeVoiceASR.load(location, {device, dtype});"
         " window.__asr = asr; return asr.runtimeInfo(); }",
         [f"models/{label}/", device, dtype],
     )

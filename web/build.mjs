@@ -1,12 +1,15 @@
 // Bundles the web library and pages with esbuild and copies onnxruntime-web's wasm files beside them,
 // so the page needs nothing from another origin. Every src/X.ts with a static/X.html becomes X.js;
-// the library itself (src/vibevoice/index.ts) becomes vibevoice-asr.js, an ES module other pages
-// can import (it shares chunks/ with the pages and loads ort/ relative to the page by default).
+// the library's Worker (src/vibevoice/worker/worker.ts) becomes worker.js, which the demo's client
+// starts; the library itself (src/vibevoice/index.ts) becomes vibevoice-asr.js, an ES module other
+// pages can import. Each file is whole (no shared chunks): the page's main thread then loads only
+// the client, and each file finds ort/ beside itself from import.meta.url.
 // Usage: node build.mjs --node-modules DIR --out DIR [--src DIR] [--static DIR] [--artifact-description FILE]
 // (without --artifact-description, the Python package of this checkout writes it: artifact_description.mjs).
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { copyRuntimeFiles } from './ort_files.mjs';
 import { artifactDescriptionPlugin, descriptionFile } from './artifact_description.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -23,6 +26,7 @@ const entryPoints = readdirSync(options.src)
   .filter((name) => readdirSync(options.static).includes(name.replace(/\.ts$/, '.html')))
   .map((name) => ({ in: join(options.src, name), out: name.replace(/\.ts$/, '') }));
 entryPoints.push({ in: join(options.src, 'vibevoice', 'index.ts'), out: 'vibevoice-asr' });
+entryPoints.push({ in: join(options.src, 'vibevoice', 'worker', 'worker.ts'), out: 'worker' });
 
 mkdirSync(out, { recursive: true });
 await build({
@@ -32,8 +36,6 @@ await build({
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
-  splitting: true,
-  chunkNames: 'chunks/[name]-[hash]',
   minify: true,
   sourcemap: false,
   nodePaths: [nodeModules],
@@ -43,9 +45,4 @@ await build({
   external: ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module'],
 });
 cpSync(options.static, out, { recursive: true, dereference: true });
-const ortDist = join(nodeModules, 'onnxruntime-web', 'dist');
-mkdirSync(join(out, 'ort'), { recursive: true });
-// Both builds the library loads (model/onnxruntime.ts RUNTIME_BUILDS): WebGPU's, and the plain CPU one for WASM.
-for (const name of ['asyncify.mjs', 'asyncify.wasm', 'mjs', 'wasm'].map((ext) => `ort-wasm-simd-threaded.${ext}`)) {
-  cpSync(join(ortDist, name), join(out, 'ort', name), { dereference: true });
-}
+copyRuntimeFiles(nodeModules, join(out, 'ort'));

@@ -25,11 +25,13 @@
 //   copy-button, download-json, download-srt, download-vtt
 // Query parameters preset the form: ?model=...&dtype=fp32&device=webgpu&hotwords=...&maxNewTokens=256;
 // ?prefillChunk=N sets the prompt tokens per decoder call during prefill (default 512).
-// window.vibevoice = { VibeVoiceASR, parseTranscription, toSrt, toVtt, toJson, describeWebGpuAdapter,
-//   app: { asr, result, audio, ready, load(), setAudio(blob, name), transcribe(), showResult(result) } }
-// for tests and the console.
+// The library runs in a module Worker (worker.js) through VibeVoiceASRClient; this page's main thread
+// only renders. window.vibevoice = { library(), parseTranscription, toSrt, toVtt, toJson,
+//   describeWebGpuAdapter, app: { asr, result, audio, ready, load(), setAudio(blob, name), transcribe(),
+//   showResult(result) } } for tests and the console; library() imports vibevoice-asr.js, the whole
+// library on this thread (VibeVoiceASR), only when asked.
 import {
-  VibeVoiceASR,
+  VibeVoiceASRClient,
   describeWebGpuAdapter,
   parseTranscription,
   toJson,
@@ -39,7 +41,7 @@ import {
   type AdapterReport,
   type LoadProgress,
   type TranscriptionResult,
-} from './vibevoice';
+} from './vibevoice/client';
 import { byId, formatBytes, formatDuration, show } from './ui/dom';
 import { describeError } from './ui/messages';
 import { DownloadProgress } from './ui/progress';
@@ -81,9 +83,10 @@ const results = new ResultView(
   (error) => showError(error),
 );
 
-let asr: VibeVoiceASR | null = null;
+const client = new VibeVoiceASRClient(); // starts worker.js, beside this page's script, on first use
+let asr: VibeVoiceASRClient | null = null;
 let loadedKey = '';
-let loading: Promise<VibeVoiceASR> | null = null;
+let loading: Promise<VibeVoiceASRClient> | null = null;
 let audio: { blob: Blob; name: string } | null = null;
 let result: TranscriptionResult | null = null;
 let abort: AbortController | null = null;
@@ -143,7 +146,7 @@ async function inspect(): Promise<void> {
   setStatus('inspecting', `Reading ${location}…`);
   clearError();
   try {
-    const inspection = await VibeVoiceASR.inspect(location, { device: el.device.value as 'auto' | 'webgpu' | 'wasm' });
+    const inspection = await client.inspect(location, { device: el.device.value as 'auto' | 'webgpu' | 'wasm' });
     const keep = el.dtype.value;
     const options = [new Option('Automatic (best for this GPU)', 'auto')];
     for (const dtype of inspection.available) {
@@ -168,20 +171,20 @@ async function inspect(): Promise<void> {
   }
 }
 
-async function loadModel(): Promise<VibeVoiceASR> {
+async function loadModel(): Promise<VibeVoiceASRClient> {
   const key = selectedKey();
   if (asr && key === loadedKey) return asr;
   if (loading) return loading;
   clearError();
   progress.reset();
   setStatus('loading', 'Loading the model…');
-  const previous = asr;
   asr = null;
   loading = (async () => {
-    await previous?.dispose().catch(() => undefined);
-    const model = await VibeVoiceASR.load(el.location.value.trim(), {
+    // The Worker frees the previous model before it loads this one.
+    const model = await client.load(el.location.value.trim(), {
       dtype: el.dtype.value as 'auto',
       device: el.device.value as 'auto',
+      signal: abort?.signal, // Stop while loading (from Transcribe) stops the Worker at once
       onProgress: (event: LoadProgress) => {
         if (event.status === 'stage' && event.message) setStatus('loading', event.message);
         else progress.update(event);
@@ -372,7 +375,7 @@ const ready = Promise.all([showDevice(), inspect()]).then(() => undefined);
 
 Object.assign(window, {
   vibevoice: {
-    VibeVoiceASR,
+    library: () => import(/* not bundled: the whole library, on this thread */ new URL('vibevoice-asr.js', import.meta.url).href),
     parseTranscription,
     toSrt,
     toVtt,

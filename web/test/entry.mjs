@@ -3,3 +3,6 @@
 export * from '../src/vibevoice/core';
 export { Tokenizer } from '@huggingface/tokenizers';
 export { Template } from '@huggingface/jinja';
+// The main-thread client, driven here by a fake Worker (client.test.mjs); it imports no Transformers.js.
+export { VibeVoiceASRClient } from '../src/vibevoice/worker/client';
+export { MainThreadDecodeNeeded } from '../src/vibevoice/audio/decode';

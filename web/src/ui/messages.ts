@@ -1,5 +1,5 @@
 // What to tell a person when something fails, by the library's error codes.
-import { VibeVoiceError } from '../vibevoice';
+import { VibeVoiceError } from '../vibevoice/client';
 
 export interface UserMessage {
   code: string;

@@ -1,5 +1,5 @@
 // Per-file download bars and a total, fed by VibeVoiceASR.load's onProgress events.
-import type { LoadProgress } from '../vibevoice';
+import type { LoadProgress } from '../vibevoice/client';
 import { formatBytes, show } from './dom';
 
 interface FileRow {

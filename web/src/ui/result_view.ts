@@ -1,5 +1,5 @@
 // The transcript section: meta line, segment table, raw output, copy and JSON/SRT/VTT downloads.
-import { subtitleSegments, toJson, toSrt, toVtt, type TranscriptionResult } from '../vibevoice';
+import { subtitleSegments, toJson, toSrt, toVtt, type TranscriptionResult } from '../vibevoice/client';
 import { byId, formatDuration, show } from './dom';
 import { baseName, copyText, downloadText } from './downloads';
 import { renderSegments } from './segments';

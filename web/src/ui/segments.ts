@@ -1,5 +1,5 @@
 // The transcript table: one row per segment (speaker, start, end, text).
-import type { Segment } from '../vibevoice';
+import type { Segment } from '../vibevoice/client';
 import { formatClock } from './dom';
 
 function cell(text: string, label: string, className?: string): HTMLTableCellElement {

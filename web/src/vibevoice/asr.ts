@@ -4,6 +4,7 @@
 import { Tensor, type PretrainedConfig, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { webgpuDeviceCreated, type AdapterReport, type WasmPaths } from './model/onnxruntime';
 import { loadAudio, type AudioSource, type DecodeInfo } from './audio/decode';
+import { decodeWithWebCodecs } from './audio/webcodecs';
 import { prepareAudio, type PreparedAudio } from './audio/prepare';
 import { classifyError, VibeVoiceError } from './errors';
 import { checkPrefillChunkTokens, PREFILL_CHUNK_TOKENS, prefillRowLimit } from './generation/prefill';
@@ -42,8 +43,13 @@ export interface LoadOptions {
   onProgress?: (event: LoadProgress) => void;
   /** Hub revision (branch, tag or commit); ignored for same-origin folders. */
   revision?: string;
-  /** onnxruntime-web's wasm files: a folder URL (default "ort/" beside the page) or both file URLs. */
+  /** onnxruntime-web's wasm files: a folder URL (default: ort/ beside the library's own file) or both file URLs. */
   wasm?: string | WasmPaths;
+  /**
+   * What relative model and wasm locations are resolved against (default: globalThis.location, the
+   * page's, or in a Worker the Worker script's; the worker client passes the page's document.baseURI).
+   */
+  baseUrl?: string;
   /** Extra onnxruntime-web session options (e.g. executionProviders with enableMatmulFp32Accumulation). */
   sessionOptions?: Record<string, unknown>;
 }
@@ -156,8 +162,8 @@ function downloadHint(source: ModelSource): string | undefined {
   );
 }
 
-function pageUrl(): string {
-  return globalThis.document?.baseURI ?? globalThis.location?.href ?? 'http://localhost/';
+function pageUrl(baseUrl?: string): string {
+  return baseUrl ?? globalThis.location?.href ?? 'http://localhost/';
 }
 
 /** What transcribe() decoded and prepared, and when each step ended (performance.now()). */
@@ -203,17 +209,18 @@ export class VibeVoiceASR {
   ) {}
 
   /** What a model folder holds and what this browser would run, without downloading the graphs. */
-  static async inspect(location: string, options: Pick<LoadOptions, 'device' | 'revision' | 'wasm'> = {}): Promise<ModelInspection> {
+  static async inspect(location: string, options: Pick<LoadOptions, 'device' | 'revision' | 'wasm' | 'baseUrl'> = {}): Promise<ModelInspection> {
     return (await VibeVoiceASR.examine(location, options)).inspection;
   }
 
   private static async examine(
     location: string,
-    options: Pick<LoadOptions, 'device' | 'revision' | 'wasm'>,
+    options: Pick<LoadOptions, 'device' | 'revision' | 'wasm' | 'baseUrl'>,
   ): Promise<{ inspection: ModelInspection; config: PretrainedConfig }> {
-    const source = resolveModelLocation(location, pageUrl(), options.revision);
+    const base = pageUrl(options.baseUrl);
+    const source = resolveModelLocation(location, base, options.revision);
     const choice = await chooseDevice(options.device ?? 'auto');
-    configureEnvironment(source, choice.device, options.wasm);
+    configureEnvironment(source, choice.device, options.wasm, base);
     const [config, manifest] = await Promise.all([
       loadConfig(source, { revision: options.revision }).catch((error) => {
         throw classifyError(error, `reading ${source.baseUrl}config.json`, downloadHint(source));
@@ -280,7 +287,7 @@ export class VibeVoiceASR {
 
   /** Decodes and prepares audio exactly as transcribe() does (24 kHz mono, normalised, padded). */
   async prepareAudio(source: AudioSource): Promise<{ prepared: PreparedAudio; decode: DecodeInfo }> {
-    const { audio, info } = await loadAudio(source, this.settings.frontEnd.sampleRate);
+    const { audio, info } = await loadAudio(source, this.settings.frontEnd.sampleRate, decodeWithWebCodecs);
     return { prepared: prepareAudio(audio, this.settings.frontEnd), decode: info };
   }
 
@@ -314,7 +321,7 @@ export class VibeVoiceASR {
     const { onStage, signal } = options;
     if (signal?.aborted) throw new VibeVoiceError('aborted', 'Transcription was cancelled before it started.');
     onStage?.({ stage: 'decode' });
-    const { audio, info } = await loadAudio(source, this.settings.frontEnd.sampleRate);
+    const { audio, info } = await loadAudio(source, this.settings.frontEnd.sampleRate, decodeWithWebCodecs); // WebCodecs where there is no WebAudio
     const decoded = performance.now();
     onStage?.({ stage: 'prepare' });
     const prepared = prepareAudio(audio, this.settings.frontEnd);

@@ -6,7 +6,11 @@
 //   result.segments; result.text; toSrt(subtitleSegments(result, result.audio.durationS), result.audio.durationS);
 //   // before downloading: does this variant fit here for this much audio, and what would?
 //   const report = preflight({ config, manifest, dtype: 'q4f16', durationS: 600, environment: await probeEnvironment(adapter) });
+//   // or off the main thread: the same API, the library in a module Worker (see ./client)
+//   const asr = await VibeVoiceASRClient.load('models/', { onProgress });
 export * from './core';
+export { VibeVoiceASRClient, type ClientLoadOptions, type ClientOptions, type WorkerSource } from './worker/client';
+export type { LoadedModel, RuntimeInfo } from './worker/protocol';
 export { VibeVoiceASR } from './asr';
 export type { LoadOptions, LoadProgress, ModelInspection, Timings, TranscribeOptions, TranscribeStage, TranscriptionResult } from './asr';
 export { chooseDevice, type DeviceChoice, type DeviceRequest } from './model/device';

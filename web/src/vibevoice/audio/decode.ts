@@ -1,6 +1,11 @@
 // Turns what a page has (a File, bytes, a URL, samples) into float channels at a known rate.
-// WAV goes through our own parser (identical everywhere); other formats through WebAudio, decoding
-// at the rate the file itself declares so the browser does not resample (our resampler does that).
+// WAV goes through our own parser (identical everywhere); other formats through WebAudio where it
+// exists (a page's main thread), decoding at the rate the file itself declares so the browser does
+// not resample (our resampler does that); in a Worker, which has no WebAudio, through WebCodecs'
+// AudioDecoder (audio/webcodecs.ts, handed in by VibeVoiceASR so that the main-thread client, which
+// imports this module, does not carry the demuxers), also at the file's own rate. Where neither
+// exists the error is a MainThreadDecodeNeeded, and the worker client decodes on the main thread
+// (WebAudio) and sends the samples.
 import { VibeVoiceError } from '../errors';
 import { sniffAudio, type AudioContainer } from './sniff';
 import type { DecodedAudio } from './types';
@@ -20,10 +25,17 @@ export type AudioSource = Blob | ArrayBuffer | Uint8Array | string | URL | Float
 
 export interface DecodeInfo {
   container: AudioContainer;
-  /** 'wav-parser' (our own) or 'webaudio'. */
-  decoder: 'wav-parser' | 'webaudio' | 'samples';
+  /** 'wav-parser' (our own), 'webaudio', 'webcodecs' (Mediabunny + AudioDecoder), or 'samples' (decoded already). */
+  decoder: 'wav-parser' | 'webaudio' | 'webcodecs' | 'samples';
   /** True when WebAudio had to decode at a rate other than the file's own (the file's rate was unknown). */
   browserResampled: boolean;
+}
+
+/** Decodes a whole encoded file at its own rate (audio/webcodecs.ts' decodeWithWebCodecs). */
+export type BytesDecoder = (bytes: Uint8Array) => Promise<DecodedAudio>;
+
+function hasAudioDecoder(): boolean {
+  return typeof (globalThis as { AudioDecoder?: unknown }).AudioDecoder === 'function';
 }
 
 /** The rate WebAudio decodes at when a file's own rate is unknown; our resampler takes it from there. */
@@ -38,11 +50,32 @@ function unsupported(container: AudioContainer, detail: string, cause?: unknown)
   );
 }
 
+/**
+ * No decoder here (no WebAudio, no AudioDecoder) for a file that is not a WAV our parser reads: the
+ * worker client catches it and decodes on the main thread instead.
+ */
+export class MainThreadDecodeNeeded extends VibeVoiceError {
+  readonly mainThreadDecode = true;
+}
+
+/** The part of WebAudio read here (typed locally: the library compiles against the Worker's lib, which has none). */
+interface AudioBufferLike {
+  length: number;
+  numberOfChannels: number;
+  sampleRate: number;
+  getChannelData(channel: number): Float32Array;
+}
+type OfflineContextClass = new (channels: number, length: number, rate: number) => { decodeAudioData(data: ArrayBuffer): Promise<AudioBufferLike> };
+
+function offlineAudioContext(): OfflineContextClass | undefined {
+  return (globalThis as { OfflineAudioContext?: OfflineContextClass }).OfflineAudioContext;
+}
+
 async function decodeWithWebAudio(bytes: Uint8Array, container: AudioContainer, rate: number | null): Promise<[DecodedAudio, boolean]> {
-  const Offline = (globalThis as { OfflineAudioContext?: typeof OfflineAudioContext }).OfflineAudioContext;
+  const Offline = offlineAudioContext();
   if (!Offline) throw unsupported(container, 'this environment has no WebAudio; pass a WAV file or decoded samples');
   const decodeRate = rate && rate >= 3000 && rate <= 768000 ? rate : FALLBACK_DECODE_RATE;
-  let buffer: AudioBuffer;
+  let buffer: AudioBufferLike;
   try {
     const context = new Offline(1, 1, decodeRate);
     buffer = await context.decodeAudioData(bytes.slice().buffer);
@@ -54,8 +87,8 @@ async function decodeWithWebAudio(bytes: Uint8Array, container: AudioContainer, 
   return [{ channels, sampleRate: buffer.sampleRate }, rate === null];
 }
 
-/** Decodes an encoded audio file. */
-export async function decodeAudioBytes(bytes: Uint8Array): Promise<{ audio: DecodedAudio; info: DecodeInfo }> {
+/** Decodes an encoded audio file; `webcodecs` is used where there is no WebAudio but an AudioDecoder (a Worker). */
+export async function decodeAudioBytes(bytes: Uint8Array, webcodecs?: BytesDecoder): Promise<{ audio: DecodedAudio; info: DecodeInfo }> {
   if (bytes.length === 0) {
     throw new VibeVoiceError('unsupported-audio', 'The audio file is empty (0 bytes): the recording or download probably failed.');
   }
@@ -65,11 +98,25 @@ export async function decodeAudioBytes(bytes: Uint8Array): Promise<{ audio: Deco
       return { audio: decodeWav(bytes), info: { container, decoder: 'wav-parser', browserResampled: false } };
     } catch (error) {
       // An encoding our parser does not read (ADPCM, A-law...) may still decode in the browser.
-      if (!(globalThis as { OfflineAudioContext?: unknown }).OfflineAudioContext) throw error;
+      if (!offlineAudioContext() && !(webcodecs && hasAudioDecoder())) throw error;
     }
   }
-  const [audio, browserResampled] = await decodeWithWebAudio(bytes, container, sampleRate);
-  return { audio, info: { container, decoder: 'webaudio', browserResampled } };
+  if (offlineAudioContext()) {
+    const [audio, browserResampled] = await decodeWithWebAudio(bytes, container, sampleRate);
+    return { audio, info: { container, decoder: 'webaudio', browserResampled } };
+  }
+  if (webcodecs && hasAudioDecoder()) {
+    try {
+      return { audio: await webcodecs(bytes), info: { container, decoder: 'webcodecs', browserResampled: false } };
+    } catch (error) {
+      throw unsupported(container, (error as Error)?.message || String(error), error);
+    }
+  }
+  throw new MainThreadDecodeNeeded(
+    'unsupported-audio',
+    `This ${container === 'unknown' ? 'file' : container} file needs WebAudio or WebCodecs to decode, and this environment has neither: ` +
+      'decode it on the main thread (the worker client does) or pass a WAV file or decoded samples.',
+  );
 }
 
 function isRaw(source: unknown): source is RawAudioInput {
@@ -80,8 +127,8 @@ function isDecoded(source: unknown): source is DecodedAudio {
   return typeof source === 'object' && source !== null && 'channels' in source && 'sampleRate' in source;
 }
 
-/** Any AudioSource -> channels and rate (fetching same-origin URLs, decoding files). */
-export async function loadAudio(source: AudioSource, modelRate: number): Promise<{ audio: DecodedAudio; info: DecodeInfo }> {
+/** Any AudioSource -> channels and rate (fetching same-origin URLs, decoding files; `webcodecs` as in decodeAudioBytes). */
+export async function loadAudio(source: AudioSource, modelRate: number, webcodecs?: BytesDecoder): Promise<{ audio: DecodedAudio; info: DecodeInfo }> {
   const samples: DecodeInfo = { container: 'unknown', decoder: 'samples', browserResampled: false };
   if (source instanceof Float32Array) return { audio: { channels: [source], sampleRate: modelRate }, info: samples };
   if (isRaw(source)) {
@@ -111,5 +158,5 @@ export async function loadAudio(source: AudioSource, modelRate: number): Promise
       'Expected audio as a File/Blob, ArrayBuffer, Uint8Array, URL, Float32Array (24 kHz mono) or {samples, sampleRate}.',
     );
   }
-  return decodeAudioBytes(bytes);
+  return decodeAudioBytes(bytes, webcodecs);
 }

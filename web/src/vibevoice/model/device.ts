@@ -1,5 +1,5 @@
 // WebGPU when the browser has a usable adapter, else WASM — and the caller always learns which and why.
-import { describeWebGpuAdapter, type AdapterReport } from './onnxruntime';
+import { describeWebGpuAdapter, type AdapterReport } from './adapter';
 import { VibeVoiceError } from '../errors';
 import type { Device } from './variants';
 

@@ -6,9 +6,12 @@ import { routeLocalModelFetches } from './fetch';
 import type { ModelSource } from './location';
 import type { Device } from './variants';
 
-/** Call once the device is chosen: it picks onnxruntime-web's wasm build. */
-export function configureEnvironment(source: ModelSource, device: Device, wasm?: string | WasmPaths): void {
-  useLocalRuntimeFiles(wasm, undefined, device);
+/**
+ * Call once the device is chosen: it picks onnxruntime-web's wasm build. `base` resolves a relative
+ * `wasm` location (the page's URL; a Worker's own by default).
+ */
+export function configureEnvironment(source: ModelSource, device: Device, wasm?: string | WasmPaths, base?: string): void {
+  useLocalRuntimeFiles(wasm, base, device);
   if (source.kind === 'local') {
     env.allowLocalModels = true;
     env.allowRemoteModels = false;

@@ -12,7 +12,7 @@ let original: Fetch | null = null;
 
 function requestUrl(input: string | URL | Request): string {
   if (input instanceof Request) return input.url;
-  return new URL(String(input), globalThis.document?.baseURI ?? globalThis.location?.href).href;
+  return new URL(String(input), globalThis.location?.href).href; // a page's or a Worker's location; no DOM
 }
 
 function lazyBody(url: string, init: RequestInit | undefined, fetchImpl: Fetch): ReadableStream<Uint8Array> {

@@ -1,0 +1,235 @@
+// The main-thread side of the library in a Worker: the same load / transcribe API as VibeVoiceASR,
+// with progress, token and stage events and AbortSignals, while the model, the audio decoding and
+// generation run in a module Worker (worker.ts). This module imports no Transformers.js or
+// onnxruntime-web, so a page that uses it stays small and its main thread stays free.
+//
+//   const asr = await VibeVoiceASRClient.load('models/', { onProgress });
+//   const result = await asr.transcribe(file, { onToken, signal });
+import type { LoadOptions, LoadProgress, ModelInspection, TranscribeOptions, TranscribeStage, TranscriptionResult } from '../asr';
+import { loadAudio, type AudioSource, type DecodeInfo, type RawAudioInput } from '../audio/decode';
+import { VibeVoiceError } from '../errors';
+import type { TokenEvent } from '../generation/hooks';
+import type { AdapterReport } from '../model/adapter';
+import type { ModelSource } from '../model/location';
+import type { Device, Dtype } from '../model/variants';
+import type { ModelSettings } from '../text/settings';
+import type { ErrorPayload, InspectOptions, LoadedModel, Reply, Request, RequestBody, RuntimeInfo, WorkerTranscribeOptions } from './protocol';
+
+/** The Worker to run the library in: a Worker already made, its script's URL, or a function that makes one. */
+export type WorkerSource = Worker | URL | string | (() => Worker);
+
+export interface ClientOptions {
+  /** Default: worker.js beside this module's file, as a module Worker (bundlers that know `new Worker(new URL(...))` pick it up). */
+  worker?: WorkerSource;
+}
+
+export interface ClientLoadOptions extends LoadOptions, ClientOptions {
+  /** Cancels loading: the Worker is stopped at once (the next call starts a new one). */
+  signal?: AbortSignal;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  onEvent?(reply: Reply): void;
+}
+
+function defaultWorker(): Worker {
+  return new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+}
+
+function makeWorker(source: WorkerSource | undefined): Worker {
+  if (source === undefined) return defaultWorker();
+  if (typeof source === 'function') return source();
+  if (typeof source === 'string' || source instanceof URL) return new Worker(source, { type: 'module' });
+  return source;
+}
+
+/** The page's base URL: relative model and audio locations mean the page's, not the Worker script's. */
+function pageBase(): string {
+  return (globalThis as { document?: { baseURI?: string } }).document?.baseURI ?? globalThis.location?.href ?? 'http://localhost/';
+}
+
+function toError(payload: ErrorPayload): VibeVoiceError {
+  const error = new VibeVoiceError(payload.code ?? 'runtime', payload.code ? payload.message : `${payload.name}: ${payload.message}`);
+  if (payload.mainThreadDecode) (error as { mainThreadDecode?: boolean }).mainThreadDecode = true;
+  return error;
+}
+
+function aborted(what: string): VibeVoiceError {
+  return new VibeVoiceError('aborted', `${what} was cancelled.`);
+}
+
+export class VibeVoiceASRClient {
+  private worker: Worker | null = null;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private model: LoadedModel | null = null;
+
+  constructor(private readonly options: ClientOptions = {}) {}
+
+  /** Starts a Worker and loads the model in it: VibeVoiceASR.load's options and events. */
+  static async load(location = 'models/', options: ClientLoadOptions = {}): Promise<VibeVoiceASRClient> {
+    const client = new VibeVoiceASRClient({ worker: options.worker });
+    await client.load(location, options);
+    return client;
+  }
+
+  get loaded(): boolean {
+    return this.model !== null;
+  }
+  get source(): ModelSource {
+    return this.require().source;
+  }
+  get device(): Device {
+    return this.require().device;
+  }
+  get dtype(): Dtype {
+    return this.require().dtype;
+  }
+  get available(): Dtype[] {
+    return this.require().available;
+  }
+  get adapter(): AdapterReport {
+    return this.require().adapter;
+  }
+  get fallbackReason(): string | null {
+    return this.require().fallbackReason;
+  }
+  get settings(): ModelSettings {
+    return this.require().settings;
+  }
+
+  /** What a model folder holds and what this browser would run there (VibeVoiceASR.inspect, in the Worker). */
+  inspect(location: string, options: InspectOptions = {}): Promise<ModelInspection> {
+    return this.call({ type: 'inspect', location, options: { baseUrl: pageBase(), ...options } }) as Promise<ModelInspection>;
+  }
+
+  /** Loads (or replaces) the model in the Worker. */
+  async load(location = 'models/', options: ClientLoadOptions = {}): Promise<this> {
+    const { onProgress, signal, worker: _worker, ...rest } = options;
+    if (signal?.aborted) throw aborted('Loading the model');
+    this.model = null;
+    const onAbort = () => this.terminate(aborted('Loading the model'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      this.model = (await this.call({ type: 'load', location, options: { baseUrl: pageBase(), ...rest } }, (reply) => {
+        if (reply.type === 'progress') onProgress?.(reply.event as LoadProgress);
+      })) as LoadedModel;
+      return this;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Transcribes one clip in the Worker: VibeVoiceASR.transcribe's options and events. */
+  async transcribe(source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
+    this.require();
+    try {
+      return await this.transcribeIn(this.forWorker(source), options);
+    } catch (error) {
+      if (!(error as { mainThreadDecode?: boolean }).mainThreadDecode) throw error;
+    }
+    // The Worker has neither WebCodecs nor WebAudio for this file: decode here (WebAudio) and send the samples.
+    const { audio, info } = await loadAudio(source, this.settings.frontEnd.sampleRate);
+    const samples: RawAudioInput = { samples: audio.channels, sampleRate: audio.sampleRate };
+    const result = await this.transcribeIn(samples, options, audio.channels.map((c) => c.buffer as ArrayBuffer));
+    return { ...result, audio: { ...result.audio, decode: info satisfies DecodeInfo } };
+  }
+
+  /** Where the sessions run (VibeVoiceASR.runtimeInfo, asked of the Worker). */
+  runtimeInfo(): Promise<RuntimeInfo> {
+    return this.call({ type: 'runtimeInfo' }) as Promise<RuntimeInfo>;
+  }
+
+  /** Frees the model's sessions; the Worker stays for the next load(). */
+  async dispose(): Promise<void> {
+    this.model = null;
+    if (this.worker) await this.call({ type: 'dispose' });
+  }
+
+  /** Stops the Worker at once; every pending call rejects with `reason`. */
+  terminate(reason: unknown = aborted('The worker')): void {
+    this.worker?.terminate();
+    this.worker = null;
+    this.model = null;
+    for (const pending of this.pending.values()) pending.reject(reason);
+    this.pending.clear();
+  }
+
+  private require(): LoadedModel {
+    if (!this.model) throw new VibeVoiceError('bad-input', 'No model is loaded: call load() first and wait for it.');
+    return this.model;
+  }
+
+  /** A URL means the page's; everything else is cloned as it is (a Blob is not copied). */
+  private forWorker(source: AudioSource): AudioSource {
+    if (typeof source === 'string' || source instanceof URL) return new URL(String(source), pageBase()).href;
+    return source;
+  }
+
+  private async transcribeIn(source: AudioSource, options: TranscribeOptions, transfer: Transferable[] = []): Promise<TranscriptionResult> {
+    const { onToken, onStage, signal, ...rest } = options;
+    if (signal?.aborted) throw new VibeVoiceError('aborted', 'Transcription was cancelled before it started.');
+    let id = 0;
+    const onAbort = () => this.post({ id: this.nextId++, type: 'abort', target: id });
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return (await this.call(
+        { type: 'transcribe', source, options: rest satisfies WorkerTranscribeOptions },
+        (reply) => {
+          if (reply.type === 'token') onToken?.(reply.event as TokenEvent);
+          else if (reply.type === 'stage') onStage?.(reply.event as TranscribeStage);
+        },
+        transfer,
+        (assigned) => (id = assigned),
+      )) as TranscriptionResult;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private started(): Worker {
+    if (this.worker) return this.worker;
+    const worker = makeWorker(this.options.worker);
+    worker.addEventListener('message', (event: MessageEvent<Reply>) => this.receive(event.data));
+    worker.addEventListener('error', (event: ErrorEvent) => {
+      event.preventDefault();
+      this.terminate(new VibeVoiceError('runtime', `The worker failed: ${event.message || 'its script did not load (check its URL and that it is served as JavaScript)'}.`));
+    });
+    this.worker = worker;
+    return worker;
+  }
+
+  private post(message: Request, transfer: Transferable[] = []): void {
+    this.started().postMessage(message, transfer);
+  }
+
+  private call(
+    request: RequestBody,
+    onEvent?: (reply: Reply) => void,
+    transfer: Transferable[] = [],
+    onId?: (id: number) => void,
+  ): Promise<unknown> {
+    const id = this.nextId++;
+    onId?.(id);
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, onEvent });
+      this.post({ ...request, id } as Request, transfer);
+    });
+  }
+
+  private receive(reply: Reply): void {
+    const pending = this.pending.get(reply.id);
+    if (!pending) return;
+    if (reply.type === 'done') {
+      this.pending.delete(reply.id);
+      pending.resolve(reply.value);
+    } else if (reply.type === 'error') {
+      this.pending.delete(reply.id);
+      pending.reject(toError(reply.error));
+    } else {
+      pending.onEvent?.(reply);
+    }
+  }
+}
