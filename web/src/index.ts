@@ -23,6 +23,7 @@
 //   segments-table     <table>; tbody rows have data-testid="segment-row", cells data-label=Speaker|Start|End|Text
 //   raw-text           the raw model output
 //   copy-button, download-json, download-srt, download-vtt
+//   cache-panel        the models stored in this browser, each with remove-cached-model (ui/cache_panel.ts)
 // Query parameters preset the form: ?model=...&dtype=fp32&device=webgpu&hotwords=...&maxNewTokens=256;
 // ?prefillChunk=N sets the prompt tokens per decoder call during prefill (default 512).
 // window.vibevoice = { VibeVoiceASR, parseTranscription, toSrt, toVtt, toJson, describeWebGpuAdapter,
@@ -40,6 +41,7 @@ import {
   type LoadProgress,
   type TranscriptionResult,
 } from './vibevoice';
+import { CachePanel } from './ui/cache_panel';
 import { byId, formatBytes, formatDuration, show } from './ui/dom';
 import { describeError } from './ui/messages';
 import { DownloadProgress } from './ui/progress';
@@ -76,6 +78,7 @@ const el = {
 
 const progress = new DownloadProgress(el.downloads, byId<HTMLUListElement>('download-files'), byId<HTMLProgressElement>('download-total'), byId('download-total-text'));
 const recorder = new Recorder();
+const cachePanel = new CachePanel(byId<HTMLUListElement>('cached-models'), byId('cache-total'), (error) => showError(error));
 const results = new ResultView(
   (text) => setStatus('done', text),
   (error) => showError(error),
@@ -189,6 +192,7 @@ async function loadModel(): Promise<VibeVoiceASR> {
     });
     asr = model;
     loadedKey = key;
+    void cachePanel.refresh();
     const where = model.device === 'webgpu' ? 'WebGPU' : `WASM (CPU)${model.fallbackReason ? ` — no WebGPU: ${model.fallbackReason}` : ''}`;
     el.modelInfo.textContent = `Loaded ${model.dtype} on ${where}.`;
     setStatus('ready', `Model ready (${model.dtype} on ${model.device}).`);
@@ -368,7 +372,7 @@ function wire(): void {
 applyQuery();
 wire();
 updateButtons();
-const ready = Promise.all([showDevice(), inspect()]).then(() => undefined);
+const ready = Promise.all([showDevice(), inspect(), cachePanel.refresh()]).then(() => undefined);
 
 Object.assign(window, {
   vibevoice: {
