@@ -4,7 +4,9 @@ downloaded again, and the tokens are still the same; the demo lists the stored m
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 from harness import PageErrors
 
@@ -24,6 +26,26 @@ CORRUPT = """async ([folder, file]) => {
   await writable.write(bytes);
   await writable.close();
   return bytes.length;
+}"""
+
+# A download cut after `keep` bytes, as the cache leaves it (its first part committed, meta.json with
+# the server's ETag): the next load must ask for the rest only.
+SEED_PARTIAL = """async ([folder, file, keep]) => {
+  const expected = (await (await fetch(folder + 'manifest.json')).json()).files[file];
+  const response = await fetch(folder + file, {cache: 'no-store'});
+  const head = new Uint8Array(await response.arrayBuffer()).slice(0, keep);
+  const root = await (await navigator.storage.getDirectory()).getDirectoryHandle('vibevoice-asr-cache', {create: true});
+  const entry = await (await root.getDirectoryHandle(encodeURIComponent(folder), {create: true}))
+    .getDirectoryHandle(encodeURIComponent(file), {create: true});
+  const write = async (name, data) => {
+    const writable = await (await entry.getFileHandle(name, {create: true})).createWritable();
+    await writable.write(data);
+    await writable.close();
+  };
+  const etag = response.headers.get('ETag');
+  await write('meta.json', JSON.stringify({file, bytes: expected.bytes, sha256: expected.sha256, etag, complete: false}));
+  await write('part-000000', head);
+  return etag;
 }"""
 
 TRANSCRIBE = """async ([folder, device, dtype, clip, maxNewTokens]) => {
@@ -105,3 +127,39 @@ def test_reload_reads_the_model_from_the_cache(browser, server, device, referenc
         errors.check()
     finally:
         page.close()
+
+
+def test_a_cut_download_resumes_with_range(browser, server, device, references):
+    variants = references[LABEL]["variants"]
+    dtype = "fp32" if "fp32" in variants else next(iter(variants))
+    variant = variants[dtype]
+    want = next(r for r in variant["results"] if r["audio"] == CLIP)
+    folder = f"{server.url}models/{LABEL}/"
+    url = f"{server.url}index.html?model=models/{LABEL}/&device={device}&dtype={dtype}"
+    manifest = json.loads((runfiles_folder(server, LABEL) / "manifest.json").read_text())
+    errors = PageErrors()
+    page = browser.new_page()
+    errors.watch(page)
+    requests = []
+    page.context.on("request", lambda request: requests.append(request))
+    try:
+        _open(page, url)
+        data_files = [name for name in manifest["files"] if "onnx_data" in name]
+        file = max(data_files, key=lambda name: manifest["files"][name]["bytes"])
+        keep = manifest["files"][file]["bytes"] // 3
+        etag = page.evaluate(SEED_PARTIAL, [folder, file, keep])
+        assert etag
+        requests.clear()
+        assert _transcribe(page, url, device, dtype, variant["max_new_tokens"]) == want["generated_ids"]
+        asked = [r.all_headers() for r in requests if r.url == folder + file]
+        assert [(h.get("range"), h.get("if-range")) for h in asked] == [(f"bytes={keep}-", etag)], asked
+        _open(page, url)
+        assert _stored_row(page, folder).get_attribute("data-complete") == "true"
+        errors.check()
+    finally:
+        page.close()
+
+
+def runfiles_folder(server, label: str) -> Path:
+    """The folder the server shows at models/<label>/ (a link in its root)."""
+    return Path(server.httpd.RequestHandlerClass.model_root) / label
