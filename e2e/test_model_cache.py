@@ -99,6 +99,7 @@ def test_reload_reads_the_model_from_the_cache(browser, server, device, referenc
         assert first == want["generated_ids"]
         downloaded = _graph_requests(requests, folder)
         assert downloaded, f"the first load fetched no graph file: {requests}"
+        assert len(set(downloaded)) == len(downloaded), f"a graph file was requested twice (a HEAD first?): {downloaded}"
         # The demo (reloaded after the first load) lists the folder as stored, whole.
         _open(page, url)
         assert _stored_row(page, folder).get_attribute("data-complete") == "true"

@@ -161,18 +161,22 @@ describe('model cache', () => {
     await assert.rejects(load(cache, server), /is 10 bytes but manifest\.json says 4321/);
   });
 
-  test('when the storage is full the file still loads, and nothing half-stored is kept', async () => {
-    const { cache, server, root, files } = setup({ quota: 2000 });
-    const warn = console.warn;
-    console.warn = () => {};
-    try {
-      assert.deepEqual((await load(cache, server)).bytes, files.data);
-    } finally {
-      console.warn = warn;
-    }
-    assert.equal(await cache.match(DATA_URL), undefined);
-    assert.deepEqual([...(entryDir(root)?.children.keys() ?? [])], []);
-  });
+  for (const quota of [0, 2000]) {
+    test(`when the storage is full (${quota} bytes free) the file still loads, and nothing half-stored is kept`, async () => {
+      const { cache, server, root, files } = setup({ quota });
+      const warnings = [];
+      const warn = console.warn;
+      console.warn = (message) => warnings.push(String(message));
+      try {
+        assert.deepEqual((await load(cache, server)).bytes, files.data);
+      } finally {
+        console.warn = warn;
+      }
+      assert.match(warnings.join('\n'), /was not cached \(QuotaExceededError/);
+      assert.equal(await cache.match(DATA_URL), undefined);
+      assert.deepEqual([...(entryDir(root)?.children.keys() ?? [])], []);
+    });
+  }
 
   test('files the manifest does not list are left to the network and the fallback cache', async () => {
     const { cache, server } = setup();

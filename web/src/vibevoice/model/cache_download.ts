@@ -54,20 +54,23 @@ export async function sha256Of(blob: Blob): Promise<string> {
 class PartWriter {
   private writable: WritableLike | null = null;
   private inPart = 0;
-  failure: unknown = null;
+  failure: unknown;
 
   constructor(
-    private readonly entry: Entry,
+    private readonly entry: Entry | null,
     private index: number,
     private readonly partBytes: number,
-  ) {}
+    failure: unknown,
+  ) {
+    this.failure = failure;
+  }
 
   async write(chunk: Uint8Array): Promise<void> {
     if (this.failure) return;
     try {
       for (let offset = 0; offset < chunk.length; ) {
         if (!this.writable) {
-          this.writable = await this.entry.newPart(this.index);
+          this.writable = await this.entry!.newPart(this.index);
           this.inPart = 0;
         }
         const n = Math.min(chunk.length - offset, this.partBytes - this.inPart);
@@ -112,7 +115,7 @@ class DownloadRun {
   private network: ReadableStreamDefaultReader<Uint8Array> | null;
 
   private constructor(
-    private readonly entry: Entry,
+    private readonly entry: Entry | null,
     private readonly target: DownloadTarget,
     private readonly options: DownloadOptions,
     private readonly meta: EntryMeta,
@@ -125,16 +128,35 @@ class DownloadRun {
     this.network = response?.body?.getReader() ?? null;
   }
 
-  static async start(entry: Entry, target: DownloadTarget, options: DownloadOptions): Promise<DownloadRun> {
-    const { expected } = target;
-    let meta = await entry.meta();
-    let parts: File[] = [];
-    if (meta && !meta.complete && meta.sha256 === expected.sha256 && meta.bytes === expected.bytes) parts = await entry.parts();
-    else meta = null; // nothing, a finished file found bad, or a partial one of another version
-    if (!meta || total(parts) > expected.bytes) {
-      await entry.clear();
-      parts = [];
+  /** What of the file is stored and usable for a resume; anything else there is cleared. */
+  private static async stored(entry: Entry, expected: ManifestFile): Promise<{ meta: EntryMeta | null; parts: File[] }> {
+    const meta = await entry.meta();
+    // An unfinished download of this version; a finished one is downloaded again only when it was found bad.
+    if (meta && !meta.complete && meta.sha256 === expected.sha256 && meta.bytes === expected.bytes) {
+      const parts = await entry.parts();
+      if (total(parts) <= expected.bytes) return { meta, parts };
     }
+    await entry.clear();
+    return { meta: null, parts: [] };
+  }
+
+  /**
+   * Requests what is not stored yet. A storage failure (no room, storage blocked) is kept as the
+   * writer's failure: the file then loads from the network and is not cached.
+   */
+  static async start(entryOf: () => Promise<Entry>, target: DownloadTarget, options: DownloadOptions): Promise<DownloadRun> {
+    const { expected } = target;
+    let entry: Entry | null = null;
+    let failure: unknown = null;
+    let prior: { meta: EntryMeta | null; parts: File[] } = { meta: null, parts: [] };
+    try {
+      entry = await entryOf();
+      prior = await DownloadRun.stored(entry, expected);
+    } catch (error) {
+      failure = error;
+    }
+    const { meta } = prior;
+    let { parts } = prior;
     let response: Response | null = null;
     if (total(parts) < expected.bytes) {
       response = await DownloadRun.request(target, options, total(parts), meta?.etag ?? null);
@@ -144,17 +166,18 @@ class DownloadRun {
           await response.body?.cancel().catch(() => undefined);
           response = await DownloadRun.request(target, options, 0, null);
         }
-        await entry.clear();
         parts = [];
+        failure ??= await entry!.clear().then(() => null, (error: unknown) => error);
       }
       DownloadRun.check(response, target, parts.length > 0);
     }
     const etag = response?.headers.get('ETag') ?? meta?.etag ?? null;
     const fresh: EntryMeta = { file: target.file, bytes: expected.bytes, sha256: expected.sha256, etag, complete: false };
-    await entry.writeMeta(fresh);
+    failure ??= await entry!.writeMeta(fresh).then(() => null, (error: unknown) => error);
     const hasher = await createSHA256();
     hasher.init();
-    return new DownloadRun(entry, target, options, fresh, hasher, new PartWriter(entry, parts.length, options.partBytes), parts, response);
+    const writer = new PartWriter(entry, parts.length, options.partBytes, failure);
+    return new DownloadRun(entry, target, options, fresh, hasher, writer, parts, response);
   }
 
   private static request(target: DownloadTarget, options: DownloadOptions, from: number, etag: string | null): Promise<Response> {
@@ -231,20 +254,22 @@ class DownloadRun {
     }
     const sha256 = this.hasher.digest('hex');
     if (sha256 !== expected.sha256) {
-      await this.entry.clear();
+      await this.entry?.clear().catch(() => undefined);
       throw new VibeVoiceError(
         'download-failed',
         `${url} does not match manifest.json (sha256 ${sha256}, expected ${expected.sha256}): the server's copy is damaged or ` +
           'differs from its manifest; export or upload the folder again.',
       );
     }
-    if (this.writer.failure) {
-      console.warn(`vibevoice: ${this.target.file} was not cached (${String(this.writer.failure)}); it downloads again next time.`);
-      await this.entry.clear().catch(() => undefined);
-      return;
+    try {
+      if (this.writer.failure) throw this.writer.failure;
+      await this.entry!.writeMeta({ ...this.meta, complete: true });
+      this.options.onStored?.(partsSignature(await this.entry!.parts(), sha256));
+    } catch (error) {
+      // The bytes are good and handed on; only keeping them failed.
+      console.warn(`vibevoice: ${this.target.file} was not cached (${String(error)}); it downloads again next time.`);
+      await this.entry?.clear().catch(() => undefined);
     }
-    await this.entry.writeMeta({ ...this.meta, complete: true });
-    this.options.onStored?.(partsSignature(await this.entry.parts(), sha256));
   }
 
   /** The read stopped early (error or cancel): commit what was written, so the next download resumes there. */
@@ -262,7 +287,7 @@ export function cachingBody(entry: () => Promise<Entry>, target: DownloadTarget,
     {
       async pull(controller) {
         try {
-          run ??= await DownloadRun.start(await entry(), target, options);
+          run ??= await DownloadRun.start(entry, target, options);
           const chunk = await run.next();
           if (chunk) controller.enqueue(chunk);
           else {

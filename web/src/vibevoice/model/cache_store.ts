@@ -108,6 +108,9 @@ export class CacheStore {
   static async open(): Promise<CacheStore | null> {
     const storage = (globalThis.navigator as { storage?: { getDirectory?: () => Promise<unknown> } } | undefined)?.storage;
     if (typeof storage?.getDirectory !== 'function') return null;
+    // Writable streams on OPFS files came later than OPFS itself (Safari had only Worker sync handles).
+    const handle = (globalThis as { FileSystemFileHandle?: { prototype: Partial<FileHandleLike> } }).FileSystemFileHandle;
+    if (typeof handle?.prototype.createWritable !== 'function') return null;
     try {
       const opfs = (await storage.getDirectory()) as DirHandle;
       return new CacheStore(await opfs.getDirectoryHandle(CACHE_DIRECTORY, { create: true }));
