@@ -23,6 +23,7 @@
 //   segments-table     <table>; tbody rows have data-testid="segment-row", cells data-label=Speaker|Start|End|Text
 //   raw-text           the raw model output
 //   copy-button, download-json, download-srt, download-vtt
+//   cache-panel        the models stored in this browser, each with remove-cached-model (ui/cache_panel.ts)
 // Query parameters preset the form: ?model=...&dtype=fp32&device=webgpu&hotwords=...&maxNewTokens=256;
 // ?prefillChunk=N sets the prompt tokens per decoder call during prefill (default 512).
 // The library runs in a module Worker (worker.js) through VibeVoiceASRClient; this page's main thread
@@ -42,6 +43,7 @@ import {
   type LoadProgress,
   type TranscriptionResult,
 } from './vibevoice/client';
+import { CachePanel } from './ui/cache_panel';
 import { byId, formatBytes, formatDuration, show } from './ui/dom';
 import { describeError } from './ui/messages';
 import { DownloadProgress } from './ui/progress';
@@ -78,6 +80,7 @@ const el = {
 
 const progress = new DownloadProgress(el.downloads, byId<HTMLUListElement>('download-files'), byId<HTMLProgressElement>('download-total'), byId('download-total-text'));
 const recorder = new Recorder();
+const cachePanel = new CachePanel(byId<HTMLUListElement>('cached-models'), byId('cache-total'), (error) => showError(error));
 const results = new ResultView(
   (text) => setStatus('done', text),
   (error) => showError(error),
@@ -192,6 +195,7 @@ async function loadModel(): Promise<VibeVoiceASRClient> {
     });
     asr = model;
     loadedKey = key;
+    void cachePanel.refresh();
     const where = model.device === 'webgpu' ? 'WebGPU' : `WASM (CPU)${model.fallbackReason ? ` — no WebGPU: ${model.fallbackReason}` : ''}`;
     el.modelInfo.textContent = `Loaded ${model.dtype} on ${where}.`;
     setStatus('ready', `Model ready (${model.dtype} on ${model.device}).`);
@@ -371,7 +375,7 @@ function wire(): void {
 applyQuery();
 wire();
 updateButtons();
-const ready = Promise.all([showDevice(), inspect()]).then(() => undefined);
+const ready = Promise.all([showDevice(), inspect(), cachePanel.refresh()]).then(() => undefined);
 
 Object.assign(window, {
   vibevoice: {

@@ -1,5 +1,6 @@
 // The parts of the library that need neither Transformers.js nor a browser: the audio front end,
-// the prompt, the output parser and exporters, the repetition guard, the pre-flight estimate.
+// the prompt, the output parser and exporters, the repetition guard, the pre-flight estimate, the
+// model cache (OPFS, where the browser has it).
 // Node tests import this.
 export { decodeWav, isWav } from './audio/wav';
 export { sniffAudio, type AudioContainer, type Sniffed } from './audio/sniff';
@@ -30,4 +31,9 @@ export {
   type MemoryEstimate, type PreflightCode, type PreflightEnvironment, type PreflightInput, type PreflightProblem, type PreflightReport,
 } from './model/preflight';
 export { probeEnvironment, type AdapterLike, type NavigatorLike, type ProbeOptions } from './model/probe';
+export {
+  ModelCache, deleteCachedModel, listCachedModels, manifestFiles,
+  type CacheLike, type CachedFile, type CachedModel, type ManifestFile, type ModelCacheOptions,
+} from './model/cache';
+export { CACHE_DIRECTORY, CacheStore, type DirHandle, type EntryMeta, type FileHandleLike, type WritableLike } from './model/cache_store';
 export { VibeVoiceError, classifyError, type VibeVoiceErrorCode } from './errors';

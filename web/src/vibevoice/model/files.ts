@@ -9,6 +9,7 @@ import {
   type PretrainedConfig,
   type PreTrainedTokenizer,
 } from '@huggingface/transformers';
+import { modelCache } from './cache';
 import type { ModelSource } from './location';
 
 class ArtifactProcessor extends Processor {
@@ -26,14 +27,10 @@ export async function loadConfig(source: ModelSource, options: LoadFileOptions):
   return AutoConfig.from_pretrained(source.id, options);
 }
 
-/** manifest.json, or null when the folder has none (it is optional). */
+/** manifest.json, or null when the folder has none (it is optional; without it nothing is cached). */
 export async function loadManifest(source: ModelSource): Promise<Record<string, unknown> | null> {
-  try {
-    const response = await fetch(`${source.baseUrl}manifest.json`, { cache: 'no-cache' });
-    return response.ok ? ((await response.json()) as Record<string, unknown>) : null;
-  } catch {
-    return null;
-  }
+  // The one read of it per load: the cache checks stored files against the same copy.
+  return modelCache.manifest(source.baseUrl);
 }
 
 export interface TextFiles {

@@ -19,7 +19,7 @@ export interface ProbeOptions {
   navigator?: NavigatorLike | null;
   /** Bytes of the variant already in the browser's cache (0 when unknown). */
   cachedBytes?: number;
-  /** Read the storage estimate (default true). Pass false for a same-origin folder, whose files the library does not cache. */
+  /** Read the storage estimate (default true); the model cache (cache.ts) stores same-origin and Hub files alike. */
   storage?: boolean;
 }
 
