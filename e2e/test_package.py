@@ -23,7 +23,7 @@ from vibevoice_asr_web import runfiles
 from vibevoice_asr_web.serve import Server
 
 CLIP = "hello.wav"
-PACKAGE_FILES = ["package.json", "README.md", "build_package.mjs", "artifact_description.mjs", "tsconfig.json", "tsconfig.worker.json", "tsconfig.package.json", "src"]
+PACKAGE_FILES = ["package.json", "README.md", "build_package.mjs", "artifact_description.mjs", "ort_files.mjs", "tsconfig.json", "tsconfig.worker.json", "tsconfig.package.json", "src"]
 
 APP = """\
 import { VibeVoiceASRClient } from 'vibevoice-asr-web/client';
