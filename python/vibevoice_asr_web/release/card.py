@@ -25,9 +25,9 @@ LICENSE_TEXTS = (
 )
 DEVICES = {
     "fp32": "any WebGPU adapter, or WASM; only if every tensor fits one GPU buffer ({largest}; many adapters allow 1 GiB)",
-    "fp16": "WebGPU with the `shader-f16` feature",
-    "q4": "any WebGPU adapter (software ones such as SwiftShader too), or WASM",
-    "q4f16": "WebGPU with the `shader-f16` feature (the production choice on GPUs that have it)",
+    "fp16": "WebGPU with the `shader-f16` feature, or WASM (slowly: the CPU runs float16 through float32)",
+    "q4": "any WebGPU adapter (software ones such as SwiftShader too), or WASM (the CPU's first choice)",
+    "q4f16": "WebGPU with the `shader-f16` feature (the production choice on GPUs that have it), or WASM",
 }
 PREFERRED = contract.BEST_FIRST
 
