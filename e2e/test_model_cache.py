@@ -81,13 +81,18 @@ def _stored_row(page, folder: str):
     return page.locator(f"[data-testid=cached-model][data-folder='{folder}']")
 
 
-def test_reload_reads_the_model_from_the_cache(browser, server, device, references):
+def _case(server, device, references):
+    """The dtype the test loads (fp32 when the folder has it), its reference for CLIP, the folder's URL and the demo's."""
     variants = references[LABEL]["variants"]
     dtype = "fp32" if "fp32" in variants else next(iter(variants))
     variant = variants[dtype]
     want = next(r for r in variant["results"] if r["audio"] == CLIP)
     folder = f"{server.url}models/{LABEL}/"
-    url = f"{server.url}index.html?model=models/{LABEL}/&device={device}&dtype={dtype}"
+    return dtype, variant, want, folder, f"{server.url}index.html?model=models/{LABEL}/&device={device}&dtype={dtype}"
+
+
+def test_reload_reads_the_model_from_the_cache(browser, server, device, references):
+    dtype, variant, want, folder, url = _case(server, device, references)
     errors = PageErrors()
     page = browser.new_page()
     errors.watch(page)
@@ -132,12 +137,7 @@ def test_reload_reads_the_model_from_the_cache(browser, server, device, referenc
 
 
 def test_a_cut_download_resumes_with_range(browser, server, device, references):
-    variants = references[LABEL]["variants"]
-    dtype = "fp32" if "fp32" in variants else next(iter(variants))
-    variant = variants[dtype]
-    want = next(r for r in variant["results"] if r["audio"] == CLIP)
-    folder = f"{server.url}models/{LABEL}/"
-    url = f"{server.url}index.html?model=models/{LABEL}/&device={device}&dtype={dtype}"
+    dtype, variant, want, folder, url = _case(server, device, references)
     manifest = json.loads((runfiles_folder(server, LABEL) / "manifest.json").read_text())
     errors = PageErrors()
     page = browser.new_page()
