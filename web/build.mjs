@@ -9,7 +9,7 @@
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { copyRuntimeFiles } from './ort_files.mjs';
+import { copyRuntimeFiles, NODE_PROBES } from './ort_files.mjs';
 import { artifactDescriptionPlugin, descriptionFile } from './artifact_description.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -41,8 +41,7 @@ await build({
   nodePaths: [nodeModules],
   logLevel: 'warning',
   plugins: [artifactDescriptionPlugin(descriptionFile(options['artifact-description'], join(here, '..')))],
-  // onnxruntime-web probes for Node modules it never uses in a browser.
-  external: ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module'],
+  external: NODE_PROBES,
 });
 cpSync(options.static, out, { recursive: true, dereference: true });
 copyRuntimeFiles(nodeModules, join(out, 'ort'));

@@ -3,6 +3,9 @@
 import { cpSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
+// Node modules onnxruntime-web's browser build probes for and never uses in a browser: left out of every bundle.
+export const NODE_PROBES = ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module'];
+
 export const RUNTIME_FILES = ['asyncify.mjs', 'asyncify.wasm', 'mjs', 'wasm'].map((ext) => `ort-wasm-simd-threaded.${ext}`);
 
 export function copyRuntimeFiles(nodeModules, outDir) {

@@ -71,6 +71,7 @@ async function bundleLibrary(options, out) {
   const webDir = resolve(options['web-dir']);
   const { build } = await import(pathToFileURL(join(nodeModules, 'esbuild', 'lib', 'main.js')).href);
   const { artifactDescriptionPlugin, descriptionFile } = await import(pathToFileURL(join(webDir, 'artifact_description.mjs')).href);
+  const { NODE_PROBES } = await import(pathToFileURL(join(webDir, 'ort_files.mjs')).href);
   const file = join(out, 'vibevoice-asr.mjs');
   await build({
     entryPoints: [join(webDir, 'src', 'vibevoice', 'index.ts')],
@@ -82,7 +83,7 @@ async function bundleLibrary(options, out) {
     nodePaths: [nodeModules],
     logLevel: 'warning',
     plugins: [artifactDescriptionPlugin(descriptionFile(options['artifact-description'], join(webDir, '..'))), browserTransformers()],
-    external: ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module'], // as web/build.mjs
+    external: NODE_PROBES,
   });
   return { file, ortDist: join(nodeModules, 'onnxruntime-web', 'dist') };
 }

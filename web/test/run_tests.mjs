@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { artifactDescriptionPlugin, descriptionFile } from '../artifact_description.mjs';
+import { NODE_PROBES } from '../ort_files.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const options = { 'node-modules': join(here, '..', 'node_modules'), 'web-dir': join(here, '..'), 'repo-root': join(here, '..', '..') };
@@ -72,8 +73,7 @@ await build({
   target: 'es2022',
   nodePaths: [nodeModules],
   logLevel: 'warning',
-  // As in build.mjs: onnxruntime-web probes for Node modules.
-  external: ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module'],
+  external: NODE_PROBES,
 });
 const testDir = join(webDir, 'test');
 const tests = readdirSync(testDir)
