@@ -37,6 +37,8 @@ def test_upload_transcribe_and_download_srt(browser, server, device, references,
         page.screenshot(path=str(_outputs_dir(tmp_path) / f"demo_page_{device}.png"), full_page=True)
         assert page.get_attribute("#status", "data-state") == "done", page.inner_text("#error")
         assert page.get_attribute("#device-status", "data-device") == device
+        assert page.get_attribute("#result", "data-empty") == "false"
+        assert page.is_enabled("#copy-button") and page.is_hidden("#empty-result")
         # The result on the page is the reference's: the segment table when the answer parsed, else the raw text.
         if want["parsed"]:
             rows = page.locator("[data-testid=segment-row]")
@@ -54,6 +56,33 @@ def test_upload_transcribe_and_download_srt(browser, server, device, references,
         assert re.match(r"1\r?\n\d\d:\d\d:\d\d,\d\d\d --> \d\d:\d\d:\d\d,\d\d\d\r?\n", srt), srt[:200]
         cue_text = " ".join(line for line in srt.splitlines()[2:] if line.strip())
         assert (want["text"] if want["parsed"] else want["text"].split()[0]) in cue_text
+        errors.check()
+    finally:
+        page.close()
+
+
+def test_empty_result_says_why_and_offers_nothing_to_copy(browser, server, device, references, tmp_path):
+    """One new token (the list's opening) is a real run with no segment: the page says why, not "Done."."""
+    label = "a0"
+    dtype = next(iter(references[label]["variants"]))
+    errors = PageErrors()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors.watch(page)
+    try:
+        page.goto(f"{server.url}index.html?model=models/{label}/&dtype={dtype}&device={device}&maxNewTokens=1")
+        page.wait_for_function("() => window.vibevoice !== undefined", timeout=60_000)
+        page.set_input_files("#file-input", str(runfiles.locate("testdata/audio") / CLIP))
+        page.click("#transcribe-button")
+        page.wait_for_function(
+            "() => ['done', 'error'].includes(document.getElementById('status').dataset.state)", timeout=600_000
+        )
+        page.screenshot(path=str(_outputs_dir(tmp_path) / f"demo_empty_result_{device}.png"), full_page=True)
+        assert page.get_attribute("#status", "data-state") == "done", page.inner_text("#error")
+        assert page.get_attribute("#result", "data-empty") == "true", page.inner_text("#result")
+        notice = page.inner_text("#empty-result")
+        assert "token limit" in notice and notice in page.inner_text("#status"), notice
+        for button in ("#copy-button", "#download-json", "#download-srt", "#download-vtt"):
+            assert page.is_disabled(button), button
         errors.check()
     finally:
         page.close()

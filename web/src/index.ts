@@ -19,10 +19,11 @@
 //   error              the last error; data-code = the library's error code (no-webgpu, out-of-memory,
 //                      download-failed, unsupported-audio, silent-audio, ...)
 //   live-tokens        text as it is generated; tokens-per-second, token-count
-//   result             the result section; result-meta: device, dtype, tokens, timings
+//   result             the result section (data-empty="true" when there is no transcript text); result-meta:
+//                      device, dtype, tokens, timings; empty-result: why there is none (no speech, token limit)
 //   segments-table     <table>; tbody rows have data-testid="segment-row", cells data-label=Speaker|Start|End|Text
 //   raw-text           the raw model output
-//   copy-button, download-json, download-srt, download-vtt
+//   copy-button, download-json, download-srt, download-vtt (disabled for an empty result)
 //   cache-panel        the models stored in this browser, each with remove-cached-model (ui/cache_panel.ts)
 // Query parameters preset the form: ?model=...&dtype=fp32&device=webgpu&hotwords=...&maxNewTokens=256;
 // ?prefillChunk=N sets the prompt tokens per decoder call during prefill (default 512).
@@ -48,7 +49,7 @@ import { byId, formatBytes, formatDuration, show } from './ui/dom';
 import { describeError } from './ui/messages';
 import { DownloadProgress } from './ui/progress';
 import { Recorder } from './ui/recorder';
-import { ResultView } from './ui/result_view';
+import { emptyResultMessage, isEmptyResult, ResultView } from './ui/result_view';
 
 type State = 'idle' | 'inspecting' | 'loading' | 'ready' | 'transcribing' | 'done' | 'error';
 
@@ -318,7 +319,8 @@ async function transcribe(): Promise<TranscriptionResult | null> {
 
 function showResult(r: TranscriptionResult): void {
   results.render(r, audio?.name ?? 'transcript');
-  setStatus('done', r.stopReason === 'aborted' ? 'Stopped; showing what was transcribed so far.' : 'Done.');
+  if (isEmptyResult(r)) setStatus('done', emptyResultMessage(r));
+  else setStatus('done', r.stopReason === 'aborted' ? 'Stopped; showing what was transcribed so far.' : 'Done.');
 }
 
 // ----------------------------------------------------------------------------- wiring

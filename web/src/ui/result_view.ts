@@ -7,7 +7,7 @@ import { renderSegments } from './segments';
 function summary(r: TranscriptionResult): string {
   const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
   const notes = [
-    r.parsed ? (r.truncated ? 'output was cut off; complete segments kept' : '') : 'the output was not a segment list: see the raw text',
+    r.parsed || isEmptyResult(r) ? (r.truncated ? 'output was cut off; complete segments kept' : '') : 'the output was not a segment list: see the raw text',
     r.stopReason === 'repetition' ? 'stopped a repetition loop' : r.stopReason === 'max_new_tokens' ? 'reached the token limit' : '',
   ].filter(Boolean);
   return (
@@ -17,6 +17,23 @@ function summary(r: TranscriptionResult): string {
     notes.map((n) => ` · ${n}`).join('')
   );
 }
+
+/**
+ * Nothing readable to copy or download: no segment, and no letter or digit in the text (an empty list
+ * "[]", or a list cut off before its first segment was complete, like '[{"', which parses as no list).
+ */
+export function isEmptyResult(r: TranscriptionResult): boolean {
+  return r.segments.length === 0 && !/[\p{L}\p{N}]/u.test(r.text);
+}
+
+/** Why the result is empty, in words: the model found no speech, or stopped before its first segment. */
+export function emptyResultMessage(r: TranscriptionResult): string {
+  if (r.stopReason === 'max_new_tokens') return `No complete segment within the token limit (${r.generatedIds.length} ${r.generatedIds.length === 1 ? 'token' : 'tokens'}): raise "Max new tokens" and transcribe again.`;
+  if (r.stopReason === 'aborted') return 'Stopped before the first segment was complete.';
+  return 'No speech was found in this audio.';
+}
+
+const EXPORT_BUTTONS = ['copy-button', 'download-json', 'download-srt', 'download-vtt'];
 
 /** The JSON download: the result without token ids and logits, plus the audio's name. */
 export function exportJson(r: TranscriptionResult, source: string | undefined): string {
@@ -48,14 +65,21 @@ export class ResultView {
     renderSegments(byId<HTMLTableElement>('segments-table').tBodies[0], r.segments);
     byId('raw-text').textContent = r.rawText;
     byId('result-meta').textContent = summary(r);
+    const empty = isEmptyResult(r);
+    const notice = byId('empty-result');
+    notice.textContent = empty ? emptyResultMessage(r) : '';
+    show(notice, empty);
+    for (const id of EXPORT_BUTTONS) byId<HTMLButtonElement>(id).disabled = empty;
     const section = byId('result');
     section.dataset.parsed = String(r.parsed);
-    byId<HTMLDetailsElement>('raw-details').open = !r.parsed;
+    section.dataset.empty = String(empty);
+    byId<HTMLDetailsElement>('raw-details').open = !r.parsed && !empty;
     show(section);
+    section.scrollIntoView({ behavior: 'smooth', block: 'start' });
   }
 
   private async copy(): Promise<void> {
-    if (!this.result) return;
+    if (!this.result || isEmptyResult(this.result)) return;
     try {
       await copyText(this.result.text);
       this.onMessage('Copied the transcript.');
@@ -65,6 +89,6 @@ export class ResultView {
   }
 
   private save(extension: string, mimeType: string, make: (r: TranscriptionResult) => string): void {
-    if (this.result) downloadText(`${baseName(this.sourceName)}.${extension}`, mimeType, make(this.result));
+    if (this.result && !isEmptyResult(this.result)) downloadText(`${baseName(this.sourceName)}.${extension}`, mimeType, make(this.result));
   }
 }
