@@ -37,6 +37,8 @@ def test_upload_transcribe_and_download_srt(browser, server, device, references,
         page.screenshot(path=str(_outputs_dir(tmp_path) / f"demo_page_{device}.png"), full_page=True)
         assert page.get_attribute("#status", "data-state") == "done", page.inner_text("#error")
         assert page.get_attribute("#device-status", "data-device") == device
+        # SwiftShader, the only WebGPU adapter here, is a CPU renderer: the page says it will be slow.
+        assert page.get_attribute("#device-status", "data-software") == ("true" if device == "webgpu" else None)
         assert page.get_attribute("#result", "data-empty") == "false"
         assert page.is_enabled("#copy-button") and page.is_hidden("#empty-result")
         # The result on the page is the reference's: the segment table when the answer parsed, else the raw text.

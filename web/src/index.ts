@@ -2,7 +2,8 @@
 // (WASM when the browser has no WebGPU, and the page says so), read and export the segments.
 //
 // Stable hooks for UI tests (each element has id = data-testid = the name below):
-//   device-status      WebGPU adapter or the reason for WASM; data-device="webgpu"|"wasm"
+//   device-status      WebGPU adapter or the reason for WASM; data-device="webgpu"|"wasm";
+//                      data-software="true" for a CPU renderer (SwiftShader, llvmpipe), marked as slow
 //   model-location     text field: folder URL (default "models/") or Hub repo id ("org/name")
 //   dtype-select       "auto" + the dtypes the folder holds (ones this GPU cannot run are disabled)
 //   device-select      "auto" | "webgpu" | "wasm"
@@ -35,6 +36,7 @@
 import {
   VibeVoiceASRClient,
   describeWebGpuAdapter,
+  isSoftwareAdapter,
   parseTranscription,
   toJson,
   toSrt,
@@ -137,8 +139,13 @@ async function showDevice(): Promise<void> {
   const adapter: AdapterReport = await describeWebGpuAdapter().catch((error) => ({ available: false, reason: String(error), features: [] }));
   if (adapter.available) {
     const f16 = adapter.features.includes('shader-f16') ? 'shader-f16' : 'no shader-f16';
-    el.deviceStatus.textContent = `WebGPU: ${adapter.vendor || 'GPU'} ${adapter.architecture || ''}`.trim() + ` (${f16})`;
+    const software = isSoftwareAdapter(adapter);
+    el.deviceStatus.textContent =
+      `WebGPU: ${adapter.vendor || 'GPU'} ${adapter.architecture || ''}`.trim() +
+      ` (${f16})` +
+      (software ? ' — a software adapter that renders on the CPU: expect it to be very slow' : '');
     el.deviceStatus.dataset.device = 'webgpu';
+    el.deviceStatus.dataset.software = String(software);
   } else {
     el.deviceStatus.textContent = `No WebGPU — transcription will run on the CPU (WASM), much more slowly. ${adapter.reason ?? ''}`;
     el.deviceStatus.dataset.device = 'wasm';

@@ -96,3 +96,18 @@ describe('prefillRowLimit', () => {
     assert.equal(lib.prefillRowLimit('webgpu', { features: ['subgroups'] }), Infinity);
   });
 });
+
+describe('isSoftwareAdapter (the demo marks these as slow)', () => {
+  const report = (info) => ({ available: true, features: [], ...info });
+  it('knows SwiftShader, llvmpipe / lavapipe and fallback adapters', () => {
+    assert.equal(lib.isSoftwareAdapter(report({ vendor: 'google', architecture: 'swiftshader', description: 'SwiftShader Device (Subzero)' })), true);
+    assert.equal(lib.isSoftwareAdapter(report({ vendor: 'mesa', description: 'llvmpipe (LLVM 15.0.6, 256 bits)' })), true);
+    assert.equal(lib.isSoftwareAdapter(report({ vendor: 'mesa', device: 'lavapipe' })), true);
+    assert.equal(lib.isSoftwareAdapter(report({ vendor: 'unknown', isFallbackAdapter: true })), true);
+  });
+  it('leaves real GPUs and no adapter alone', () => {
+    assert.equal(lib.isSoftwareAdapter(report({ vendor: 'nvidia', architecture: 'hopper', description: 'NVIDIA H200' })), false);
+    assert.equal(lib.isSoftwareAdapter(report({ vendor: 'apple', architecture: 'metal-3' })), false);
+    assert.equal(lib.isSoftwareAdapter({ available: false, features: [], isFallbackAdapter: true }), false);
+  });
+});

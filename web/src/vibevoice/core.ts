@@ -30,6 +30,7 @@ export {
   assertFits, formatBytes, formatDuration, manifestDownloadBytes, preflight,
   type MemoryEstimate, type PreflightCode, type PreflightEnvironment, type PreflightInput, type PreflightProblem, type PreflightReport,
 } from './model/preflight';
+export { isSoftwareAdapter } from './model/adapter';
 export { probeEnvironment, type AdapterLike, type NavigatorLike, type ProbeOptions } from './model/probe';
 export {
   ModelCache, deleteCachedModel, listCachedModels, manifestFiles,

@@ -37,3 +37,13 @@ export async function describeWebGpuAdapter(): Promise<AdapterReport> {
     maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
   };
 }
+
+// CPU renderers that offer WebGPU: SwiftShader (Chromium), llvmpipe / lavapipe (Mesa), WARP (Windows).
+const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|lavapipe|software rasterizer|microsoft basic render/i;
+
+/** The adapter renders on the CPU: it works, but a real model runs many times slower than on a GPU. */
+export function isSoftwareAdapter(report: AdapterReport): boolean {
+  if (!report.available) return false;
+  if (report.isFallbackAdapter) return true;
+  return [report.vendor, report.architecture, report.device, report.description].some((text) => SOFTWARE_RENDERERS.test(text ?? ''));
+}
