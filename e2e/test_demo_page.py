@@ -40,6 +40,13 @@ def test_upload_transcribe_and_download_srt(browser, server, device, references,
         # SwiftShader, the only WebGPU adapter here, is a CPU renderer: the page says it will be slow.
         assert page.get_attribute("#device-status", "data-software") == ("true" if device == "webgpu" else None)
         assert page.get_attribute("#result", "data-empty") == "false"
+        # The live output showed the segments as rows while they streamed, never the raw JSON.
+        if want["parsed"]:
+            assert page.locator("[data-testid=live-segment-row]").count() == len(want["segments"])
+        assert "{" not in page.inner_text("#live"), page.inner_text("#live")
+        # The download list folds under its total once the model is loaded, and still holds every file.
+        assert page.get_attribute("#download-progress", "open") is None
+        assert page.locator("#download-files li[data-state=done]").count() >= 5
         assert page.is_enabled("#copy-button") and page.is_hidden("#empty-result")
         # The result on the page is the reference's: the segment table when the answer parsed, else the raw text.
         if want["parsed"]:

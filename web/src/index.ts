@@ -9,8 +9,8 @@
 //   device-select      "auto" | "webgpu" | "wasm"
 //   load-button        loads the model (transcribe-button also loads it when needed)
 //   model-info         what the folder holds and what will run
-//   download-progress  per-file bars: li[data-file][data-state="waiting"|"downloading"|"done"];
-//                      download-total is the overall <progress>
+//   download-progress  <details>, folded once the model is loaded; per-file bars:
+//                      li[data-file][data-state="waiting"|"downloading"|"done"]; download-total is the overall <progress>
 //   file-input         <input type=file>; drop-zone accepts dropped files too
 //   record-button      starts/stops a microphone recording (data-recording="true" while on)
 //   audio-info         name, size and duration of the chosen audio
@@ -19,7 +19,9 @@
 //   status             one line; data-state="idle"|"inspecting"|"loading"|"ready"|"transcribing"|"done"|"error"
 //   error              the last error; data-code = the library's error code (no-webgpu, out-of-memory,
 //                      download-failed, unsupported-audio, silent-audio, ...)
-//   live-tokens        text as it is generated; tokens-per-second, token-count
+//   live-segments      the complete segments so far as rows (data-testid="live-segment-row"), parsed from the
+//                      partial output as it streams (never shown raw); live-tokens: what is being written;
+//                      tokens-per-second, token-count
 //   result             the result section (data-empty="true" when there is no transcript text); result-meta:
 //                      device, dtype, tokens, timings; empty-result: why there is none (no speech, token limit)
 //   segments-table     <table>; tbody rows have data-testid="segment-row", cells data-label=Speaker|Start|End|Text
@@ -44,6 +46,7 @@ import {
   VibeVoiceError,
   type AdapterReport,
   type LoadProgress,
+  type TokenEvent,
   type TranscriptionResult,
 } from './vibevoice/client';
 import { CachePanel } from './ui/cache_panel';
@@ -52,6 +55,7 @@ import { describeError } from './ui/messages';
 import { DownloadProgress } from './ui/progress';
 import { Recorder } from './ui/recorder';
 import { emptyResultMessage, isEmptyResult, ResultView } from './ui/result_view';
+import { renderSegments } from './ui/segments';
 
 type State = 'idle' | 'inspecting' | 'loading' | 'ready' | 'transcribing' | 'done' | 'error';
 
@@ -63,7 +67,7 @@ const el = {
   modelForm: byId<HTMLFormElement>('model-form'),
   load: byId<HTMLButtonElement>('load-button'),
   modelInfo: byId('model-info'),
-  downloads: byId('download-progress'),
+  downloads: byId<HTMLDetailsElement>('download-progress'),
   dropZone: byId('drop-zone'),
   file: byId<HTMLInputElement>('file-input'),
   record: byId<HTMLButtonElement>('record-button'),
@@ -77,6 +81,7 @@ const el = {
   error: byId('error'),
   live: byId('live'),
   liveTokens: byId('live-tokens'),
+  liveSegments: byId<HTMLTableElement>('live-segments'),
   tokensPerSecond: byId('tokens-per-second'),
   tokenCount: byId('token-count'),
 };
@@ -203,6 +208,7 @@ async function loadModel(): Promise<VibeVoiceASRClient> {
     });
     asr = model;
     loadedKey = key;
+    progress.collapse();
     void cachePanel.refresh();
     const where = model.device === 'webgpu' ? 'WebGPU' : `WASM (CPU)${model.fallbackReason ? ` — no WebGPU: ${model.fallbackReason}` : ''}`;
     el.modelInfo.textContent = `Loaded ${model.dtype} on ${where}.`;
@@ -277,6 +283,44 @@ async function onRecordClicked(): Promise<void> {
 
 // ----------------------------------------------------------------------------- transcription
 
+/** The live output: the complete segments so far as rows, re-parsed at most once a frame (tokens come faster). */
+const live = {
+  latest: null as TokenEvent | null,
+  frame: 0,
+  reset(): void {
+    cancelAnimationFrame(this.frame);
+    this.latest = null;
+    el.liveSegments.tBodies[0].replaceChildren();
+    show(el.liveSegments, false);
+    el.liveTokens.textContent = 'Waiting for the first segment…';
+    el.tokensPerSecond.textContent = '0.0';
+    el.tokenCount.textContent = '0';
+    show(el.live);
+  },
+  update(event: TokenEvent): void {
+    this.latest = event;
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
+  },
+  /** Renders the last event now: a frame still pending after the result would overwrite its status. */
+  finish(): void {
+    if (!this.frame) return;
+    cancelAnimationFrame(this.frame);
+    this.render();
+  },
+  render(): void {
+    this.frame = 0;
+    const event = this.latest;
+    if (!event) return;
+    const { segments } = parseTranscription(event.text); // a cut-off list gives its complete segments
+    renderSegments(el.liveSegments.tBodies[0], segments, 'live-segment-row');
+    show(el.liveSegments, segments.length > 0);
+    el.liveTokens.textContent = segments.length ? `Writing segment ${segments.length + 1}…` : 'Waiting for the first segment…';
+    el.tokensPerSecond.textContent = event.tokensPerSecond.toFixed(1);
+    el.tokenCount.textContent = String(event.count);
+    setStatus('transcribing', `Transcribing… ${event.count} tokens, ${event.tokensPerSecond.toFixed(1)} tokens/s`);
+  },
+};
+
 async function transcribe(): Promise<TranscriptionResult | null> {
   if (!audio) {
     showError(new VibeVoiceError('bad-input', 'Choose or record some audio first.'));
@@ -289,10 +333,7 @@ async function transcribe(): Promise<TranscriptionResult | null> {
   results.hide();
   try {
     const model = await loadModel();
-    el.liveTokens.textContent = '';
-    el.tokensPerSecond.textContent = '0.0';
-    el.tokenCount.textContent = '0';
-    show(el.live);
+    live.reset();
     setStatus('transcribing', 'Decoding the audio…');
     const maxNewTokens = el.maxTokens.value ? Number(el.maxTokens.value) : undefined;
     result = await model.transcribe(audio.blob, {
@@ -304,13 +345,8 @@ async function transcribe(): Promise<TranscriptionResult | null> {
         if (stage.stage === 'prepare') setStatus('transcribing', 'Preparing the audio…');
         else if (stage.stage === 'encode') setStatus('transcribing', `Encoding the audio (${stage.chunk}/${stage.chunks})…`);
       },
-      onToken: (event) => {
-        el.liveTokens.textContent = event.text;
-        el.tokensPerSecond.textContent = event.tokensPerSecond.toFixed(1);
-        el.tokenCount.textContent = String(event.count);
-        setStatus('transcribing', `Transcribing… ${event.count} tokens, ${event.tokensPerSecond.toFixed(1)} tokens/s`);
-      },
-    });
+      onToken: (event) => live.update(event),
+    }).finally(() => live.finish());
     showResult(result);
     return result;
   } catch (error) {

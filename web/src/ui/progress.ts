@@ -15,7 +15,7 @@ export class DownloadProgress {
   private readonly rows = new Map<string, FileRow>();
 
   constructor(
-    private readonly container: HTMLElement,
+    private readonly container: HTMLDetailsElement,
     private readonly list: HTMLUListElement,
     private readonly totalBar: HTMLProgressElement,
     private readonly totalText: HTMLElement,
@@ -26,7 +26,13 @@ export class DownloadProgress {
     this.list.replaceChildren();
     this.totalBar.value = 0;
     this.totalText.textContent = '';
+    this.container.open = true;
     show(this.container, false);
+  }
+
+  /** Loading finished: fold the file list under its total (a click on the total opens it again). */
+  collapse(): void {
+    this.container.open = false;
   }
 
   update(event: LoadProgress): void {

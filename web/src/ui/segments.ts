@@ -15,10 +15,10 @@ export function speakerName(speaker: number | string | null): string {
   return typeof speaker === 'number' ? `Speaker ${speaker}` : speaker;
 }
 
-export function renderSegments(body: HTMLTableSectionElement, segments: Segment[]): void {
+export function renderSegments(body: HTMLTableSectionElement, segments: Segment[], testid = 'segment-row'): void {
   const rows = segments.map((segment, i) => {
     const row = document.createElement('tr');
-    row.dataset.testid = 'segment-row';
+    row.dataset.testid = testid;
     row.dataset.index = String(i);
     if (segment.speaker !== null) row.dataset.speaker = String(segment.speaker);
     row.append(
