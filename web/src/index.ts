@@ -361,6 +361,7 @@ async function transcribe(): Promise<TranscriptionResult | null> {
 }
 
 function showResult(r: TranscriptionResult): void {
+  show(el.live, false); // the result's table replaces the live rows
   results.render(r, audio?.name ?? 'transcript');
   if (isEmptyResult(r)) setStatus('done', emptyResultMessage(r));
   else setStatus('done', r.stopReason === 'aborted' ? 'Stopped; showing what was transcribed so far.' : 'Done.');
