@@ -17,6 +17,19 @@ def _outputs_dir(tmp_path) -> Path:
     return Path(os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR", tmp_path))
 
 
+def _transcribe_on_page(page, server, query: str, screenshot: Path) -> None:
+    """Opens the demo with `query`, chooses the clip, transcribes it and waits for done or error."""
+    page.goto(f"{server.url}index.html?{query}")
+    page.wait_for_function("() => window.vibevoice !== undefined", timeout=60_000)
+    page.set_input_files("#file-input", str(runfiles.locate("testdata/audio") / CLIP))
+    page.wait_for_function("() => document.getElementById('audio-info').textContent.includes('hello')")
+    page.click("#transcribe-button")
+    page.wait_for_function(
+        "() => ['done', 'error'].includes(document.getElementById('status').dataset.state)", timeout=600_000
+    )
+    page.screenshot(path=str(screenshot), full_page=True)
+
+
 def test_upload_transcribe_and_download_srt(browser, server, device, references, tmp_path):
     label = "a0"
     dtype = next(iter(references[label]["variants"]))  # the first folder's first variant (fp32 by default)
@@ -26,15 +39,8 @@ def test_upload_transcribe_and_download_srt(browser, server, device, references,
     page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     errors.watch(page)
     try:
-        page.goto(f"{server.url}index.html?model=models/{label}/&dtype={dtype}&device={device}&maxNewTokens={variant['max_new_tokens']}")
-        page.wait_for_function("() => window.vibevoice !== undefined", timeout=60_000)
-        page.set_input_files("#file-input", str(runfiles.locate("testdata/audio") / CLIP))
-        page.wait_for_function("() => document.getElementById('audio-info').textContent.includes('hello')")
-        page.click("#transcribe-button")
-        page.wait_for_function(
-            "() => ['done', 'error'].includes(document.getElementById('status').dataset.state)", timeout=600_000
-        )
-        page.screenshot(path=str(_outputs_dir(tmp_path) / f"demo_page_{device}.png"), full_page=True)
+        query = f"model=models/{label}/&dtype={dtype}&device={device}&maxNewTokens={variant['max_new_tokens']}"
+        _transcribe_on_page(page, server, query, _outputs_dir(tmp_path) / f"demo_page_{device}.png")
         assert page.get_attribute("#status", "data-state") == "done", page.inner_text("#error")
         assert page.get_attribute("#device-status", "data-device") == device
         # SwiftShader, the only WebGPU adapter here, is a CPU renderer: the page says it will be slow.
@@ -78,14 +84,8 @@ def test_empty_result_says_why_and_offers_nothing_to_copy(browser, server, devic
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors.watch(page)
     try:
-        page.goto(f"{server.url}index.html?model=models/{label}/&dtype={dtype}&device={device}&maxNewTokens=1")
-        page.wait_for_function("() => window.vibevoice !== undefined", timeout=60_000)
-        page.set_input_files("#file-input", str(runfiles.locate("testdata/audio") / CLIP))
-        page.click("#transcribe-button")
-        page.wait_for_function(
-            "() => ['done', 'error'].includes(document.getElementById('status').dataset.state)", timeout=600_000
-        )
-        page.screenshot(path=str(_outputs_dir(tmp_path) / f"demo_empty_result_{device}.png"), full_page=True)
+        query = f"model=models/{label}/&dtype={dtype}&device={device}&maxNewTokens=1"
+        _transcribe_on_page(page, server, query, _outputs_dir(tmp_path) / f"demo_empty_result_{device}.png")
         assert page.get_attribute("#status", "data-state") == "done", page.inner_text("#error")
         assert page.get_attribute("#result", "data-empty") == "true", page.inner_text("#result")
         notice = page.inner_text("#empty-result")
