@@ -186,6 +186,30 @@ describe('download sizes from manifest.json', () => {
     assert.deepEqual(r.download, { bytes: 32264, exact: true, cachedBytes: 0, toFetchBytes: 32264 });
   });
 
+  test("load()'s plan: 'auto' takes the best runnable variant that fits, counting what is cached", () => {
+    const base = {
+      folder: 'https://example.test/models/', config: REAL, manifest, durationS: 60, device: 'webgpu', shaderF16: false,
+      available: ['fp32', 'q4'], runnable: ['q4', 'fp32'], environment: { device: 'webgpu', storage: { quota: 40000, usage: 0 } }, cached: [],
+    };
+    assert.equal(lib.planVariant({ ...base, dtype: 'auto' }).dtype, 'q4');
+    // q4 over the quota (32,264 B to fetch, 10,000 free): auto falls back to fp32 only if fp32 fits, which it does not: q4's report says why.
+    const tight = { ...base, environment: { ...base.environment, storage: { quota: 40000, usage: 30000 } } };
+    const refused = lib.planVariant({ ...tight, dtype: 'auto' });
+    assert.equal(refused.dtype, 'q4');
+    assert.deepEqual(codes(refused), ['storage-quota:error']);
+    assert.throws(() => lib.assertFits(refused), (e) => e.code === 'wont-fit' && /q4 downloads 32 kB.*deleteCachedModel/.test(e.message));
+    // q4's graphs already cached (one data file half-way: it resumes): only the rest is fetched, and q4 fits again.
+    const cachedFiles = [['onnx/decoder_model_merged_q4.onnx_data', 90], ['onnx/embed_tokens_q4.onnx_data', 40], ['tokenizer.json', 30000], ['other.bin', 5]];
+    const cached = [{ folder: base.folder, bytes: 0, complete: false, files: cachedFiles.map(([file, bytes]) => ({ file, bytes, expectedBytes: null, complete: true })) }];
+    const resumed = lib.planVariant({ ...tight, dtype: 'auto', cached });
+    assert.equal(resumed.fits, true);
+    assert.deepEqual(resumed.download, { bytes: 32264, exact: true, cachedBytes: 30130, toFetchBytes: 2134 });
+    // another folder's cache does not count
+    assert.equal(lib.planVariant({ ...tight, dtype: 'q4', cached: [{ ...cached[0], folder: 'https://example.test/other/' }] }).fits, false);
+    // an explicit dtype the folder lacks is chooseDtype's error
+    assert.throws(() => lib.planVariant({ ...base, dtype: 'q4f16' }), (e) => e.code === 'unsupported-dtype');
+  });
+
   test('suggestions name only the variants the folder holds', () => {
     const r = lib.preflight({ config: REAL, manifest, dtype: 'fp32', durationS: 60, environment: { device: 'webgpu', maxBufferSize: GIB } });
     assert.deepEqual(r.problems[0].fix, { dtype: 'q4' });

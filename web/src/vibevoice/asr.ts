@@ -15,16 +15,30 @@ import { chooseDevice, type DeviceRequest } from './model/device';
 import { configureEnvironment } from './model/environment';
 import { loadConfig, loadManifest, loadTextFiles } from './model/files';
 import { resolveModelLocation, type ModelSource } from './model/location';
-import { availableDtypes, chooseDtype, runnableDtypes, type Device, type Dtype } from './model/variants';
-import { VibeVoiceAsrForConditionalGeneration, type AudioChunkProgress } from './model/vibevoice_model';
+import { listCachedModels } from './model/cache';
+import { planEnvironment, planVariant } from './model/plan';
+import { assertFits, formatBytes, preflight, variantFiles, type PreflightEnvironment, type PreflightReport } from './model/preflight';
+import { availableDtypes, runnableDtypes, type Device, type Dtype } from './model/variants';
+import { ARTIFACT } from './artifact';
+import { VibeVoiceAsrForConditionalGeneration, type AudioChunkProgress, type PrefillProgress } from './model/vibevoice_model';
 import { parseTranscription, type Segment } from './output/parse';
 import { buildPrompt, type ChatMessage, type Prompt, type PromptTokenizer } from './text/prompt';
 import { checkModelType, readSettings, type ModelSettings } from './text/settings';
 
+/**
+ * Where load() is: 'check' reads config.json and manifest.json and runs the pre-flight check;
+ * 'download' fetches the variant's files (or reads them from the browser's cache); 'prepare-gpu'
+ * creates the sessions once every graph is here (onnxruntime-web compiles its programs then and on
+ * the first run, which on a real GPU can take minutes).
+ */
+export type LoadPhase = 'check' | 'download' | 'prepare-gpu';
+
 /** A download or loading step, for progress displays. */
 export interface LoadProgress {
-  /** 'initiate' | 'download' | 'progress' | 'done' per file; 'ready' when everything is loaded; 'stage' for steps. */
+  /** 'initiate' | 'download' | 'progress' | 'done' per file; 'ready' when everything is loaded; 'stage' when a phase starts. */
   status: 'initiate' | 'download' | 'progress' | 'done' | 'ready' | 'stage';
+  /** The phase a 'stage' event starts. */
+  phase?: LoadPhase;
   /** The file, relative to the model folder (e.g. "onnx/decoder_model_merged_q4.onnx_data"). */
   file?: string;
   loaded?: number;
@@ -52,6 +66,26 @@ export interface LoadOptions {
   baseUrl?: string;
   /** Extra onnxruntime-web session options (e.g. executionProviders with enableMatmulFp32Accumulation). */
   sessionOptions?: Record<string, unknown>;
+  /**
+   * The longest audio to plan for, in seconds (default 60). Before any download, load() checks that
+   * the variant fits this device for it (preflight): a 'wont-fit' error says what does not and what
+   * would; with dtype 'auto' it takes the best variant that fits.
+   */
+  durationS?: number;
+}
+
+export type InspectOptions = Pick<LoadOptions, 'device' | 'revision' | 'wasm' | 'baseUrl'>;
+export type PreflightOptions = InspectOptions & Pick<LoadOptions, 'dtype' | 'durationS'>;
+
+/** What checkAudio() found: the clip decodes, is not silent, and this is how long it is. */
+export interface AudioCheck {
+  durationS: number;
+  /** Samples at the encoders' rate (24 kHz) before padding. */
+  numSamples: number;
+  numAudioTokens: number;
+  sourceSampleRate: number;
+  channels: number;
+  decode: DecodeInfo;
 }
 
 export interface ModelInspection {
@@ -90,7 +124,10 @@ export interface TranscribeOptions {
 export type TranscribeStage =
   | { stage: 'decode' }
   | { stage: 'prepare' }
-  | { stage: 'encode'; chunk: number; chunks: number }
+  /** Before the first chunk (chunk 0) and after each; firstRun: this model's first transcription, whose first run compiles the GPU programs. */
+  | { stage: 'encode'; chunk: number; chunks: number; firstRun: boolean }
+  /** Before each decoder call of a prompt split into several (see prefillChunkTokens). */
+  | { stage: 'prefill'; tokens: number; total: number }
   | { stage: 'generate'; tokens: number };
 
 export interface Timings {
@@ -129,12 +166,30 @@ export interface TranscriptionResult {
   dtype: Dtype;
 }
 
-function wrapProgress(onProgress?: (event: LoadProgress) => void): ((info: unknown) => void) | undefined {
-  if (!onProgress) return undefined;
+/**
+ * Transformers.js' progress events as LoadProgress; `graphsHere` once every graph file of the
+ * variant is here (the manifest's list; without one, once each graph's .onnx and every file begun are done).
+ */
+function wrapProgress(onProgress: ((event: LoadProgress) => void) | undefined, expected: string[] | null, graphsHere: () => void): (info: unknown) => void {
+  const pending = new Set<string>();
+  const done = new Set<string>();
+  let here = false;
+  const graphs = expected ?? [];
   return (info) => {
     const i = info as Record<string, unknown>;
     const status = i.status as string;
-    if (!['initiate', 'download', 'progress', 'done', 'ready'].includes(status)) return; // progress_total: callers sum files
+    const file = typeof i.file === 'string' ? i.file : null;
+    if (file && status === 'initiate') pending.add(file);
+    if (file && status === 'done') {
+      pending.delete(file);
+      done.add(file);
+      const all = expected ? graphs.every((g) => done.has(g)) : !pending.size && [...done].filter((f) => f.endsWith('.onnx')).length >= ARTIFACT.graphs.length;
+      if (all && !here) {
+        here = true;
+        queueMicrotask(graphsHere); // after this file's own 'done' event
+      }
+    }
+    if (!onProgress || !['initiate', 'download', 'progress', 'done', 'ready'].includes(status)) return; // progress_total: callers sum files
     onProgress({
       status: status as LoadProgress['status'],
       file: typeof i.file === 'string' ? i.file : undefined,
@@ -206,17 +261,56 @@ export class VibeVoiceASR {
     readonly config: PretrainedConfig,
     readonly tokenizer: PreTrainedTokenizer,
     private readonly model: VibeVoiceAsrForConditionalGeneration,
+    /** The pre-flight report load() went by (download, memory, largest tensor). */
+    readonly plan: PreflightReport,
+    private readonly environment: PreflightEnvironment,
   ) {}
 
+  /** No transcription has run yet: the first one's first GPU run compiles the programs. */
+  private fresh = true;
+
   /** What a model folder holds and what this browser would run, without downloading the graphs. */
-  static async inspect(location: string, options: Pick<LoadOptions, 'device' | 'revision' | 'wasm' | 'baseUrl'> = {}): Promise<ModelInspection> {
+  static async inspect(location: string, options: InspectOptions = {}): Promise<ModelInspection> {
     return (await VibeVoiceASR.examine(location, options)).inspection;
+  }
+
+  /**
+   * The pre-flight check without loading: what the variant (default 'auto': the one load() would take)
+   * downloads and needs here for `durationS` seconds of audio (default 60), and what will not fit.
+   */
+  static async preflight(location: string, options: PreflightOptions = {}): Promise<PreflightReport> {
+    const { inspection, config, manifest } = await VibeVoiceASR.examine(location, options);
+    return VibeVoiceASR.plan(inspection, config, manifest, options);
+  }
+
+  /** Decodes and checks a clip as transcribe() would (it decodes, it is not silent), without a model: before any download. */
+  static async checkAudio(source: AudioSource): Promise<AudioCheck> {
+    const { audio, info } = await loadAudio(source, ARTIFACT.front_end.sampling_rate, decodeWithWebCodecs);
+    const { durationS, numSamples, numAudioTokens, sourceSampleRate } = prepareAudio(audio);
+    return { durationS, numSamples, numAudioTokens, sourceSampleRate, channels: audio.channels.length, decode: info };
+  }
+
+  private static async plan(info: ModelInspection, config: PretrainedConfig, manifest: Record<string, unknown> | null, options: PreflightOptions): Promise<PreflightReport> {
+    const [environment, cached] = await Promise.all([planEnvironment(info.device, info.adapter), listCachedModels().catch(() => [])]);
+    return planVariant({
+      folder: info.source.baseUrl,
+      config: config as unknown as Record<string, unknown>,
+      manifest,
+      dtype: options.dtype ?? 'auto',
+      durationS: options.durationS,
+      device: info.device,
+      shaderF16: info.shaderF16,
+      available: info.available,
+      runnable: info.runnable,
+      environment,
+      cached,
+    });
   }
 
   private static async examine(
     location: string,
-    options: Pick<LoadOptions, 'device' | 'revision' | 'wasm' | 'baseUrl'>,
-  ): Promise<{ inspection: ModelInspection; config: PretrainedConfig }> {
+    options: InspectOptions,
+  ): Promise<{ inspection: ModelInspection; config: PretrainedConfig; manifest: Record<string, unknown> | null }> {
     const base = pageUrl(options.baseUrl);
     const source = resolveModelLocation(location, base, options.revision);
     const choice = await chooseDevice(options.device ?? 'auto');
@@ -238,19 +332,25 @@ export class VibeVoiceASR {
       fallbackReason: choice.fallbackReason,
       shaderF16: choice.shaderF16,
     };
-    return { inspection, config };
+    return { inspection, config, manifest };
   }
 
   /** Loads an artifact folder (same-origin URL/path, default "models/") or a Hub repo id ("org/name"). */
   static async load(location = 'models/', options: LoadOptions = {}): Promise<VibeVoiceASR> {
-    const stage = (message: string) => options.onProgress?.({ status: 'stage', message });
-    const progress_callback = wrapProgress(options.onProgress);
+    const stage = (phase: LoadPhase, message: string) => options.onProgress?.({ status: 'stage', phase, message });
     const { revision } = options;
-    stage('Checking the model folder and the GPU');
-    const { inspection: info, config } = await VibeVoiceASR.examine(location, options);
+    stage('check', 'Checking the model folder, the GPU and what fits');
+    const { inspection: info, config, manifest } = await VibeVoiceASR.examine(location, options);
     const { source, device } = info;
-    const dtype = chooseDtype(options.dtype ?? 'auto', info.available, device, info.shaderF16);
-    stage(`Loading ${dtype} on ${device}${info.fallbackReason ? ` (no WebGPU: ${info.fallbackReason})` : ''}`);
+    const plan = assertFits(await VibeVoiceASR.plan(info, config, manifest, options)); // nothing large is fetched before this
+    const { dtype } = plan;
+    const graphs = variantFiles(manifest, dtype);
+    const progress_callback = wrapProgress(options.onProgress, graphs && [...graphs.keys()].filter((f) => f.startsWith(`${ARTIFACT.files.onnx_dir}/`)), () =>
+      stage('prepare-gpu', device === 'webgpu' ? 'Preparing the GPU: creating the sessions and compiling their programs' : 'Creating the sessions'),
+    );
+    const where = `${dtype} on ${device}${info.fallbackReason ? ` (no WebGPU: ${info.fallbackReason})` : ''}`;
+    const { toFetchBytes, cachedBytes } = plan.download;
+    stage('download', `Loading ${where}: ${formatBytes(toFetchBytes)} to download${cachedBytes ? `, ${formatBytes(cachedBytes)} cached` : ''}`);
     try {
       const raw = config as unknown as Record<string, unknown>;
       const [files, model] = await Promise.all([
@@ -278,8 +378,9 @@ export class VibeVoiceASR {
         await model.dispose().catch(() => undefined);
         throw error;
       }
+      const environment = await planEnvironment(device, info.adapter);
       options.onProgress?.({ status: 'ready' });
-      return new VibeVoiceASR(source, device, dtype, info.available, info.adapter, info.fallbackReason, settings, config, files.tokenizer, model);
+      return new VibeVoiceASR(source, device, dtype, info.available, info.adapter, info.fallbackReason, settings, config, files.tokenizer, model, plan, environment);
     } catch (error) {
       throw classifyError(error, `loading the ${dtype} model on ${device}`, downloadHint(source));
     }
@@ -325,8 +426,22 @@ export class VibeVoiceASR {
     const decoded = performance.now();
     onStage?.({ stage: 'prepare' });
     const prepared = prepareAudio(audio, this.settings.frontEnd);
+    this.checkFits(prepared.durationS);
     const prompt = this.buildPrompt(prepared.numSamples, options.hotwords);
     return { prepared, decode: info, prompt, started, decoded, preparedAt: performance.now() };
+  }
+
+  /** Refuses, before encoding, a clip too long for the model's context or this GPU's buffers (preflight's errors for it). */
+  private checkFits(durationS: number): void {
+    const report = preflight({
+      config: this.config as unknown as Record<string, unknown>,
+      dtype: this.dtype,
+      durationS,
+      environment: { ...this.environment, storage: undefined, deviceMemoryGiB: undefined }, // downloaded already; memory is an estimate
+      dtypes: [this.dtype],
+      maxNewTokens: this.settings.maxNewTokens,
+    });
+    assertFits(report);
   }
 
   /** Checks the generation options and makes generate()'s streamer, logits processor and stopping criteria. */
@@ -350,9 +465,15 @@ export class VibeVoiceASR {
     const { onStage, signal } = options;
     const { prompt, prepared } = input;
     this.model.prefillChunkTokens = Math.min(hooks.prefillChunkTokens, prefillRowLimit(this.device, this.adapter));
+    const firstRun = this.fresh;
+    this.fresh = false;
     this.model.onAudioChunk = (p: AudioChunkProgress) => {
       if (signal?.aborted) throw new VibeVoiceError('aborted', 'Transcription was cancelled while encoding the audio.');
-      onStage?.({ stage: 'encode', ...p });
+      onStage?.({ stage: 'encode', ...p, firstRun });
+    };
+    this.model.onPrefillChunk = (p: PrefillProgress) => {
+      if (signal?.aborted) throw new VibeVoiceError('aborted', 'Transcription was cancelled during the prefill.');
+      onStage?.({ stage: 'prefill', ...p });
     };
     const length = prompt.ids.length;
     let sequences: Tensor;
@@ -375,6 +496,7 @@ export class VibeVoiceASR {
       throw classifyError(error, 'transcribing');
     } finally {
       this.model.onAudioChunk = null;
+      this.model.onPrefillChunk = null;
     }
     const finished = performance.now();
     const generatedIds = (sequences.tolist()[0] as bigint[]).map(Number).slice(length);

@@ -6,8 +6,14 @@
 //   const asr = await VibeVoiceASRClient.load('models/', { onProgress });
 //   const result = await asr.transcribe(file, { onToken, signal });
 export * from './core';
-export { VibeVoiceASRClient, type ClientLoadOptions, type ClientOptions, type WorkerSource } from './worker/client';
+export {
+  CANCEL_GRACE_MS, TranscriptionAborted, VibeVoiceASRClient,
+  type ClientLoadOptions, type ClientOptions, type PartialTranscript, type WorkerSource,
+} from './worker/client';
 export type { LoadedModel, RuntimeInfo } from './worker/protocol';
-export type { LoadOptions, LoadProgress, ModelInspection, Timings, TranscribeOptions, TranscribeStage, TranscriptionResult } from './asr';
+export type {
+  AudioCheck, InspectOptions, LoadOptions, LoadPhase, LoadProgress, ModelInspection, PreflightOptions, Timings, TranscribeOptions, TranscribeStage,
+  TranscriptionResult,
+} from './asr';
 export type { TokenEvent } from './generation/hooks';
 export { describeWebGpuAdapter, type AdapterReport } from './model/adapter';

@@ -9,10 +9,16 @@
 //   // or off the main thread: the same API, the library in a module Worker (see ./client)
 //   const asr = await VibeVoiceASRClient.load('models/', { onProgress });
 export * from './core';
-export { VibeVoiceASRClient, type ClientLoadOptions, type ClientOptions, type WorkerSource } from './worker/client';
+export {
+  CANCEL_GRACE_MS, TranscriptionAborted, VibeVoiceASRClient,
+  type ClientLoadOptions, type ClientOptions, type PartialTranscript, type WorkerSource,
+} from './worker/client';
 export type { LoadedModel, RuntimeInfo } from './worker/protocol';
 export { VibeVoiceASR } from './asr';
-export type { LoadOptions, LoadProgress, ModelInspection, Timings, TranscribeOptions, TranscribeStage, TranscriptionResult } from './asr';
+export type {
+  AudioCheck, InspectOptions, LoadOptions, LoadPhase, LoadProgress, ModelInspection, PreflightOptions, Timings, TranscribeOptions, TranscribeStage,
+  TranscriptionResult,
+} from './asr';
 export { chooseDevice, type DeviceChoice, type DeviceRequest } from './model/device';
 export { VibeVoiceAsrForConditionalGeneration } from './model/vibevoice_model';
 export type { TokenEvent } from './generation/hooks';

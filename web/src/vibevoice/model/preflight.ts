@@ -114,22 +114,30 @@ export function formatDuration(seconds: number): string {
   return [h && `${h} h`, m && `${m} min`, (r || !(h || m)) && `${r} s`].filter(Boolean).join(' ');
 }
 
-/** The folder's files for one variant: its three graphs and their data chunks, and every file outside onnx/. */
-export function manifestDownloadBytes(manifest: Json | null | undefined, dtype: Dtype): number | null {
+/**
+ * The folder's files for one variant, with their sizes: its three graphs and their data chunks, and
+ * every file outside onnx/. Null without a manifest (or one that lacks the variant's graphs).
+ */
+export function variantFiles(manifest: Json | null | undefined, dtype: Dtype): Map<string, number> | null {
   const files = manifest?.files;
   if (!files || typeof files !== 'object') return null;
   const dir = `${ARTIFACT.files.onnx_dir}/`;
   const graphs = ARTIFACT.graphs.map((g) => `${dir}${g}${ARTIFACT.dtypes[dtype].suffix}.onnx`);
-  const names = Object.keys(files as Json);
-  if (!graphs.every((g) => names.includes(g))) return null;
-  let bytes = 0;
+  if (!graphs.every((g) => g in (files as Json))) return null;
+  const out = new Map<string, number>();
   for (const [name, entry] of Object.entries(files as Json)) {
     const size = (entry as Json | null)?.bytes;
     if (typeof size !== 'number') continue;
     const ours = graphs.some((g) => name === g || name === `${g}_data` || name.startsWith(`${g}_data_`));
-    if (ours || !name.startsWith(dir)) bytes += size;
+    if (ours || !name.startsWith(dir)) out.set(name, size);
   }
-  return bytes;
+  return out;
+}
+
+/** The bytes of variantFiles(), or null without a manifest. */
+export function manifestDownloadBytes(manifest: Json | null | undefined, dtype: Dtype): number | null {
+  const files = variantFiles(manifest, dtype);
+  return files ? [...files.values()].reduce((a, b) => a + b, 0) : null;
 }
 
 /** Numbers of one variant at one length, before they are compared with anything. */
@@ -282,7 +290,7 @@ function suggest(model: Model, input: PreflightInput, code: PreflightCode): Pick
   if (!parts.length) {
     parts.push(
       code === 'storage-quota'
-        ? 'Free some of this site\'s storage (or the browser\'s), or load the model from a same-origin folder, which is not cached.'
+        ? "Free some of this site's storage: remove models cached here that you no longer use (listCachedModels(), deleteCachedModel()), or free disk space for the browser."
         : code === 'audio-too-long'
           ? 'Split the audio into shorter parts.'
           : `No variant this folder holds fits here, at any audio length: use a device with ${code === 'tensor-too-large' ? 'larger GPU buffers' : 'more memory'}.`,

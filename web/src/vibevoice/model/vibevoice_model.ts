@@ -30,8 +30,15 @@ interface OrtSession {
 }
 
 export interface AudioChunkProgress {
+  /** Chunks done: 0 before the first. */
   chunk: number;
   chunks: number;
+}
+
+export interface PrefillProgress {
+  /** Prompt rows through the decoder before this call. */
+  tokens: number;
+  total: number;
 }
 
 export interface LoadModelOptions {
@@ -75,8 +82,10 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
   // Set by configure(): a prototype swap runs no constructor, so these cannot be class fields.
   declare chunkSize: number;
   declare hop: number;
-  /** Called after each encoder chunk of the current transcription. */
+  /** Called before the first encoder chunk of the current transcription and after each; may throw to stop. */
   declare onAudioChunk: ((progress: AudioChunkProgress) => void) | null;
+  /** Called before each decoder call of a split prefill; may throw to stop. */
+  declare onPrefillChunk: ((progress: PrefillProgress) => void) | null;
   /** Milliseconds the last encode_audio call took. */
   declare lastEncodeMs: number;
   /** Most new rows per decoder call: a longer step (the prefill) is split (see forward). */
@@ -107,6 +116,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
     this.chunkSize = chunkSize;
     this.hop = hop;
     this.onAudioChunk = null;
+    this.onPrefillChunk = null;
     this.lastEncodeMs = 0;
     this.prefillChunkTokens = PREFILL_CHUNK_TOKENS;
   }
@@ -154,6 +164,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
     let caches = this.zeroConvCaches(session);
     const pieces: Tensor[] = [];
     const chunks = Math.ceil(samples.length / this.chunkSize);
+    this.onAudioChunk?.({ chunk: 0, chunks });
     for (let c = 0; c < chunks; c++) {
       const piece = sliceAxis1(audio, c * this.chunkSize, Math.min(samples.length, (c + 1) * this.chunkSize));
       const outputs = await this.runAudioEncoder(session, {
@@ -191,6 +202,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
     let outputs: Record<string, Tensor> = {};
     try {
       for (const chunk of prefillChunks(rows, this.prefillChunkTokens, pastLength)) {
+        this.onPrefillChunk?.({ tokens: chunk.start, total: rows });
         outputs = await super.forward({
           inputs_embeds: sliceAxis1(embeds, chunk.start, chunk.end),
           attention_mask: sliceAxis1(mask, 0, chunk.totalLength),

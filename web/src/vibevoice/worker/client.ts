@@ -5,15 +5,18 @@
 //
 //   const asr = await VibeVoiceASRClient.load('models/', { onProgress });
 //   const result = await asr.transcribe(file, { onToken, signal });
-import type { LoadOptions, LoadProgress, ModelInspection, TranscribeOptions, TranscribeStage, TranscriptionResult } from '../asr';
+import type { AudioCheck, InspectOptions, LoadOptions, LoadProgress, ModelInspection, PreflightOptions, TranscribeOptions, TranscribeStage, TranscriptionResult } from '../asr';
 import { loadAudio, type AudioSource, type DecodeInfo, type RawAudioInput } from '../audio/decode';
+import { ARTIFACT } from '../artifact';
 import { VibeVoiceError } from '../errors';
 import type { TokenEvent } from '../generation/hooks';
 import type { AdapterReport } from '../model/adapter';
 import type { ModelSource } from '../model/location';
+import type { PreflightReport } from '../model/preflight';
+import { parseTranscription, type Segment } from '../output/parse';
 import type { Device, Dtype } from '../model/variants';
 import type { ModelSettings } from '../text/settings';
-import type { ErrorPayload, InspectOptions, LoadedModel, Reply, Request, RequestBody, RuntimeInfo, WorkerTranscribeOptions } from './protocol';
+import type { ErrorPayload, LoadedModel, Reply, Request, RequestBody, RuntimeInfo, WorkerTranscribeOptions } from './protocol';
 
 /** The Worker to run the library in: a Worker already made, its script's URL, or a function that makes one. */
 export type WorkerSource = Worker | URL | string | (() => Worker);
@@ -26,6 +29,32 @@ export interface ClientOptions {
 export interface ClientLoadOptions extends LoadOptions, ClientOptions {
   /** Cancels loading: the Worker is stopped at once (the next call starts a new one). */
   signal?: AbortSignal;
+}
+
+/**
+ * How long a cancelled transcription may take to stop by itself (at the next token, encoder chunk
+ * or prefill call) before the Worker is stopped: one GPU or WASM run cannot be interrupted, and on a
+ * slow adapter an encoder chunk takes a minute. Stopping the Worker loses the loaded model; the next
+ * load() reads it back from the browser's cache.
+ */
+export const CANCEL_GRACE_MS = 1000;
+
+/** What a transcription had written when it was cancelled and the Worker had to be stopped. */
+export interface PartialTranscript {
+  /** The text so far (special tokens skipped); `segments` are its complete segments. */
+  text: string;
+  segments: Segment[];
+  generatedIds: number[];
+}
+
+/** A cancelled transcription's error; `partial` holds what was written before it stopped (null before the first token). */
+export class TranscriptionAborted extends VibeVoiceError {
+  constructor(
+    message: string,
+    readonly partial: PartialTranscript | null,
+  ) {
+    super('aborted', message);
+  }
 }
 
 interface Pending {
@@ -54,6 +83,15 @@ function toError(payload: ErrorPayload): VibeVoiceError {
   const error = new VibeVoiceError(payload.code ?? 'runtime', payload.code ? payload.message : `${payload.name}: ${payload.message}`);
   if (payload.mainThreadDecode) (error as { mainThreadDecode?: boolean }).mainThreadDecode = true;
   return error;
+}
+
+function stoppedMidRun(last: TokenEvent | null, ids: number[]): TranscriptionAborted {
+  const partial = last ? { text: last.text, segments: parseTranscription(last.text).segments, generatedIds: [...ids] } : null;
+  return new TranscriptionAborted(
+    `Transcription was cancelled; the worker was stopped in the middle of a run${partial ? ` after ${ids.length} tokens (kept as partial)` : ''}, ` +
+      'so the next transcription loads the model again (from the browser\'s cache).',
+    partial,
+  );
 }
 
 function aborted(what: string): VibeVoiceError {
@@ -99,10 +137,31 @@ export class VibeVoiceASRClient {
   get settings(): ModelSettings {
     return this.require().settings;
   }
+  /** The pre-flight report the Worker's load() went by. */
+  get plan(): PreflightReport {
+    return this.require().plan;
+  }
 
   /** What a model folder holds and what this browser would run there (VibeVoiceASR.inspect, in the Worker). */
   inspect(location: string, options: InspectOptions = {}): Promise<ModelInspection> {
     return this.call({ type: 'inspect', location, options: { baseUrl: pageBase(), ...options } }) as Promise<ModelInspection>;
+  }
+
+  /** The pre-flight check in the Worker (VibeVoiceASR.preflight): nothing but config.json and manifest.json is read. */
+  preflight(location: string, options: PreflightOptions = {}): Promise<PreflightReport> {
+    return this.call({ type: 'preflight', location, options: { baseUrl: pageBase(), ...options } }) as Promise<PreflightReport>;
+  }
+
+  /** Decodes and checks a clip in the Worker (VibeVoiceASR.checkAudio), on this thread where the Worker cannot decode it. */
+  async checkAudio(source: AudioSource): Promise<AudioCheck> {
+    try {
+      return (await this.call({ type: 'checkAudio', source: this.forWorker(source) })) as AudioCheck;
+    } catch (error) {
+      if (!(error as { mainThreadDecode?: boolean }).mainThreadDecode) throw error;
+    }
+    const { audio, info } = await loadAudio(source, ARTIFACT.front_end.sampling_rate);
+    const check = (await this.call({ type: 'checkAudio', source: { samples: audio.channels, sampleRate: audio.sampleRate } })) as AudioCheck;
+    return { ...check, decode: info };
   }
 
   /** Loads (or replaces) the model in the Worker. */
@@ -172,19 +231,30 @@ export class VibeVoiceASRClient {
     const { onToken, onStage, signal, ...rest } = options;
     if (signal?.aborted) throw new VibeVoiceError('aborted', 'Transcription was cancelled before it started.');
     let id = 0;
-    const onAbort = () => this.post({ id: this.nextId++, type: 'abort', target: id });
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    let last: TokenEvent | null = null;
+    const ids: number[] = [];
+    // Ask the Worker to stop at its next check; if one run holds it past the grace period, stop the Worker.
+    const onAbort = () => {
+      this.post({ id: this.nextId++, type: 'abort', target: id });
+      grace = setTimeout(() => this.terminate(stoppedMidRun(last, ids)), CANCEL_GRACE_MS);
+    };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
       return (await this.call(
         { type: 'transcribe', source, options: rest satisfies WorkerTranscribeOptions },
         (reply) => {
-          if (reply.type === 'token') onToken?.(reply.event as TokenEvent);
-          else if (reply.type === 'stage') onStage?.(reply.event as TranscribeStage);
+          if (reply.type === 'token') {
+            last = reply.event as TokenEvent;
+            ids.push(last.id);
+            onToken?.(last);
+          } else if (reply.type === 'stage') onStage?.(reply.event as TranscribeStage);
         },
         transfer,
         (assigned) => (id = assigned),
       )) as TranscriptionResult;
     } finally {
+      clearTimeout(grace);
       signal?.removeEventListener('abort', onAbort);
     }
   }

@@ -1,7 +1,8 @@
 // The messages between the main-thread client (client.ts) and the library in a Worker (worker.ts).
 // Everything in them survives structured cloning: options lose their callbacks and signals, which
 // travel as events and an abort message instead.
-import type { LoadOptions, LoadProgress, ModelInspection, TranscribeOptions, TranscribeStage, TranscriptionResult } from '../asr';
+import type { AudioCheck, InspectOptions, LoadOptions, LoadProgress, ModelInspection, PreflightOptions, TranscribeOptions, TranscribeStage, TranscriptionResult } from '../asr';
+import type { PreflightReport } from '../model/preflight';
 import type { AudioSource } from '../audio/decode';
 import type { TokenEvent } from '../generation/hooks';
 import type { AdapterReport } from '../model/adapter';
@@ -12,7 +13,6 @@ import type { VibeVoiceErrorCode } from '../errors';
 
 export type WorkerLoadOptions = Omit<LoadOptions, 'onProgress'>;
 export type WorkerTranscribeOptions = Omit<TranscribeOptions, 'onToken' | 'onStage' | 'signal'>;
-export type InspectOptions = Pick<LoadOptions, 'device' | 'revision' | 'wasm' | 'baseUrl'>;
 
 /** What the client knows of the loaded model without asking the Worker again. */
 export interface LoadedModel {
@@ -23,12 +23,15 @@ export interface LoadedModel {
   adapter: AdapterReport;
   fallbackReason: string | null;
   settings: ModelSettings;
+  plan: PreflightReport;
 }
 
 export type RuntimeInfo = ReturnType<import('../asr').VibeVoiceASR['runtimeInfo']>;
 
 export type Request =
   | { id: number; type: 'inspect'; location: string; options: InspectOptions }
+  | { id: number; type: 'preflight'; location: string; options: PreflightOptions }
+  | { id: number; type: 'checkAudio'; source: AudioSource }
   | { id: number; type: 'load'; location: string; options: WorkerLoadOptions }
   | { id: number; type: 'transcribe'; source: AudioSource; options: WorkerTranscribeOptions }
   | { id: number; type: 'abort'; target: number }
@@ -47,7 +50,7 @@ export type Reply =
   | { id: number; type: 'progress'; event: LoadProgress }
   | { id: number; type: 'token'; event: TokenEvent }
   | { id: number; type: 'stage'; event: TranscribeStage }
-  | { id: number; type: 'done'; value: ModelInspection | LoadedModel | TranscriptionResult | RuntimeInfo | null }
+  | { id: number; type: 'done'; value: ModelInspection | PreflightReport | AudioCheck | LoadedModel | TranscriptionResult | RuntimeInfo | null }
   | { id: number; type: 'error'; error: ErrorPayload };
 
 /** A request before the client numbers it (Omit of each member: Omit on a union would merge them). */

@@ -24,8 +24,8 @@ function errorPayload(error: unknown): ErrorPayload {
 }
 
 function loaded(model: VibeVoiceASR): LoadedModel {
-  const { source, device, dtype, available, adapter, fallbackReason, settings } = model;
-  return { source, device, dtype, available, adapter, fallbackReason, settings };
+  const { source, device, dtype, available, adapter, fallbackReason, settings, plan } = model;
+  return { source, device, dtype, available, adapter, fallbackReason, settings, plan };
 }
 
 async function handle(request: Request): Promise<unknown> {
@@ -33,6 +33,10 @@ async function handle(request: Request): Promise<unknown> {
   switch (request.type) {
     case 'inspect':
       return VibeVoiceASR.inspect(request.location, request.options);
+    case 'preflight':
+      return VibeVoiceASR.preflight(request.location, request.options);
+    case 'checkAudio':
+      return VibeVoiceASR.checkAudio(request.source);
     case 'load': {
       const previous = asr;
       asr = null;
