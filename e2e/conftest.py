@@ -136,5 +136,7 @@ def server(artifact_folders, audio_files, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser(device):
-    with chromium_browser(webgpu=device == "webgpu") as b:
+    # A fake microphone (a beep) that needs no permission prompt: the demo's recorder is tested too.
+    fake_microphone = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+    with chromium_browser(extra_args=fake_microphone, webgpu=device == "webgpu") as b:
         yield b

@@ -9,14 +9,20 @@
 //   device-select      "auto" | "webgpu" | "wasm"
 //   load-button        loads the model (transcribe-button also loads it when needed)
 //   model-info         what the folder holds and what will run
+//   preflight          the pre-flight check for the chosen variant and audio, before any download:
+//                      data-fits="true"|"false", data-codes = the problems' codes; preflight-summary (download
+//                      and memory), preflight-problems li[data-code][data-severity] (what won't fit, what would)
 //   download-progress  <details>, folded once the model is loaded; per-file bars:
 //                      li[data-file][data-state="waiting"|"downloading"|"done"]; download-total is the overall <progress>
 //   file-input         <input type=file>; drop-zone accepts dropped files too
 //   record-button      starts/stops a microphone recording (data-recording="true" while on)
-//   audio-info         name, size and duration of the chosen audio
+//   audio-info         name, size and duration of the chosen audio, decoded and checked when chosen (in the
+//                      Worker): data-state="checking"|"ok"|"error"|"recording" (a recording shows its length)
 //   hotwords-input     optional context/hotwords; max-new-tokens: token cap
-//   transcribe-button  runs the transcription; stop-button cancels it
-//   status             one line; data-state="idle"|"inspecting"|"loading"|"ready"|"transcribing"|"done"|"error"
+//   transcribe-button  runs the transcription; stop-button cancels it, or the loading, within 2 s (what was
+//                      written so far stays as partial rows)
+//   status             one line; data-state="idle"|"inspecting"|"loading"|"ready"|"transcribing"|"done"|"error";
+//                      data-phase="prepare-gpu" (session creation, then the first run) while its elapsed time ticks
 //   error              the last error; data-code = the library's error code (no-webgpu, out-of-memory,
 //                      download-failed, unsupported-audio, silent-audio, ...)
 //   live-segments      the complete segments so far as rows (data-testid="live-segment-row"), parsed from the
@@ -47,11 +53,15 @@ import {
   type AdapterReport,
   type LoadProgress,
   type TokenEvent,
+  TranscriptionAborted,
+  type AudioCheck,
   type TranscriptionResult,
 } from './vibevoice/client';
 import { CachePanel } from './ui/cache_panel';
 import { byId, formatBytes, formatDuration, show } from './ui/dom';
 import { describeError } from './ui/messages';
+import { PhaseClock } from './ui/phase_clock';
+import { PreflightView } from './ui/preflight_view';
 import { DownloadProgress } from './ui/progress';
 import { Recorder } from './ui/recorder';
 import { emptyResultMessage, isEmptyResult, ResultView } from './ui/result_view';
@@ -88,6 +98,8 @@ const el = {
 
 const progress = new DownloadProgress(el.downloads, byId<HTMLUListElement>('download-files'), byId<HTMLProgressElement>('download-total'), byId('download-total-text'));
 const recorder = new Recorder();
+const clock = new PhaseClock(byId('status'), (text) => (el.status.textContent = text));
+const preflightView = new PreflightView(byId('preflight'), byId('preflight-summary'), byId<HTMLUListElement>('preflight-problems'));
 const cachePanel = new CachePanel(byId<HTMLUListElement>('cached-models'), byId('cache-total'), (error) => showError(error));
 const results = new ResultView(
   (text) => setStatus('done', text),
@@ -98,12 +110,13 @@ const client = new VibeVoiceASRClient(); // starts worker.js, beside this page's
 let asr: VibeVoiceASRClient | null = null;
 let loadedKey = '';
 let loading: Promise<VibeVoiceASRClient> | null = null;
-let audio: { blob: Blob; name: string } | null = null;
+let audio: { blob: Blob; name: string; check: AudioCheck } | null = null;
 let result: TranscriptionResult | null = null;
 let abort: AbortController | null = null;
 let busy = false;
 
 function setStatus(state: State, text: string): void {
+  clock.stop();
   el.status.dataset.state = state;
   el.status.textContent = text;
 }
@@ -180,16 +193,33 @@ async function inspect(): Promise<void> {
       `This folder holds ${inspection.available.join(', ') || 'no known variant'}. ` +
       (best ? `Automatic choice here: ${best} on ${inspection.device === 'webgpu' ? 'WebGPU' : 'WASM (CPU)'}.` : 'None of them can run here.') +
       (inspection.fallbackReason ? ` No WebGPU: ${inspection.fallbackReason}.` : '');
-    setStatus('idle', asr ? 'Model loaded. Choose audio and transcribe.' : 'Load the model, choose audio, then transcribe.');
+    setStatus('idle', asr?.loaded ? 'Model loaded. Choose audio and transcribe.' : 'Load the model, choose audio, then transcribe.');
+    await checkFit();
   } catch (error) {
     el.modelInfo.textContent = '';
+    preflightView.hide();
     showError(error);
+  }
+}
+
+/** The pre-flight check for the chosen location, variant, device and audio (one minute without audio); reads no graph. */
+async function checkFit(): Promise<void> {
+  const key = selectedKey() + (audio?.check.durationS ?? '');
+  try {
+    const report = await client.preflight(el.location.value.trim(), {
+      dtype: el.dtype.value as 'auto',
+      device: el.device.value as 'auto',
+      durationS: audio?.check.durationS,
+    });
+    if (key === selectedKey() + (audio?.check.durationS ?? '')) preflightView.render(report, audio !== null);
+  } catch {
+    preflightView.hide(); // inspect() and load() report a folder's errors
   }
 }
 
 async function loadModel(): Promise<VibeVoiceASRClient> {
   const key = selectedKey();
-  if (asr && key === loadedKey) return asr;
+  if (asr?.loaded && key === loadedKey) return asr;
   if (loading) return loading;
   clearError();
   progress.reset();
@@ -200,10 +230,12 @@ async function loadModel(): Promise<VibeVoiceASRClient> {
     const model = await client.load(el.location.value.trim(), {
       dtype: el.dtype.value as 'auto',
       device: el.device.value as 'auto',
-      signal: abort?.signal, // Stop while loading (from Transcribe) stops the Worker at once
+      durationS: audio?.check.durationS, // refused before any download when it will not fit
+      signal: abort?.signal, // Stop while loading stops the Worker at once
       onProgress: (event: LoadProgress) => {
-        if (event.status === 'stage' && event.message) setStatus('loading', event.message);
-        else progress.update(event);
+        if (event.status !== 'stage') progress.update(event);
+        else if (event.phase === 'prepare-gpu') clock.start('prepare-gpu', event.message ?? 'Preparing the GPU');
+        else if (event.message) setStatus('loading', event.message);
       },
     });
     asr = model;
@@ -224,35 +256,60 @@ async function loadModel(): Promise<VibeVoiceASRClient> {
 
 async function onLoadClicked(): Promise<void> {
   busy = true;
+  abort = new AbortController();
   updateButtons();
   try {
     await loadModel();
   } catch (error) {
-    showError(error);
+    if (error instanceof VibeVoiceError && error.code === 'aborted') setStatus('idle', 'Loading stopped.');
+    else showError(error);
   } finally {
     busy = false;
+    abort = null;
     updateButtons();
   }
 }
 
 // ----------------------------------------------------------------------------- audio input
 
-function setAudio(blob: Blob, name: string): void {
-  audio = { blob, name };
+function setAudioInfo(state: 'checking' | 'ok' | 'error' | 'recording', text: string): void {
+  el.audioInfo.dataset.state = state;
+  el.audioInfo.textContent = text;
+}
+
+/** Decodes and checks the clip in the Worker when it is chosen, before any model download; only a clip that passes can be transcribed. */
+let audioPicks = 0;
+
+async function setAudio(blob: Blob, name: string): Promise<AudioCheck | null> {
+  const pick = ++audioPicks; // a later choice wins over this one's check
+  audio = null;
   if (el.preview.src) URL.revokeObjectURL(el.preview.src);
   el.preview.src = URL.createObjectURL(blob);
   show(el.preview);
-  el.audioInfo.textContent = `${name} — ${formatBytes(blob.size)}`;
-  el.preview.onloadedmetadata = () => {
-    if (Number.isFinite(el.preview.duration)) el.audioInfo.textContent = `${name} — ${formatBytes(blob.size)}, ${formatDuration(el.preview.duration)}`;
-  };
   clearError();
+  setAudioInfo('checking', `${name} — ${formatBytes(blob.size)}, decoding…`);
   updateButtons();
+  try {
+    const check = await client.checkAudio(blob);
+    if (pick !== audioPicks) return null;
+    audio = { blob, name, check };
+    const rate = `${(check.sourceSampleRate / 1000).toFixed(check.sourceSampleRate % 1000 ? 1 : 0)} kHz`;
+    setAudioInfo('ok', `${name} — ${formatBytes(blob.size)}, ${formatDuration(check.durationS)}, ${rate} ${check.channels === 1 ? 'mono' : `${check.channels} channels`}`);
+    void checkFit();
+    return check;
+  } catch (error) {
+    if (pick !== audioPicks) return null;
+    setAudioInfo('error', `${name} — ${formatBytes(blob.size)}: not usable`);
+    showError(error);
+    return null;
+  } finally {
+    updateButtons();
+  }
 }
 
 function onFiles(files: FileList | null | undefined): void {
   const file = files?.[0];
-  if (file) setAudio(file, file.name);
+  if (file) void setAudio(file, file.name);
 }
 
 let recordTimer = 0;
@@ -264,15 +321,20 @@ async function onRecordClicked(): Promise<void> {
       const blob = await recorder.stop();
       el.record.dataset.recording = 'false';
       el.record.textContent = '● Record';
-      setAudio(blob, `recording.${blob.type.includes('mp4') ? 'm4a' : blob.type.includes('ogg') ? 'ogg' : 'webm'}`);
-      setStatus(asr ? 'ready' : 'idle', 'Recording ready. Transcribe it when you like.');
+      const check = await setAudio(blob, `recording.${blob.type.includes('mp4') ? 'm4a' : blob.type.includes('ogg') ? 'ogg' : 'webm'}`);
+      if (check) setStatus(asr?.loaded ? 'ready' : 'idle', `Recording ready (${formatDuration(check.durationS)}). Transcribe it when you like.`);
     } else {
       clearError();
       await recorder.start();
       el.record.dataset.recording = 'true';
       el.record.textContent = '■ Stop recording';
-      setStatus('idle', 'Recording… 0 s');
-      recordTimer = window.setInterval(() => setStatus('idle', `Recording… ${Math.floor(recorder.elapsedSeconds())} s`), 500);
+      const tick = () => {
+        const text = `Recording… ${formatDuration(recorder.elapsedSeconds())}`;
+        setAudioInfo('recording', text);
+        setStatus('idle', text);
+      };
+      tick();
+      recordTimer = window.setInterval(tick, 500);
     }
   } catch (error) {
     showError(error);
@@ -283,12 +345,17 @@ async function onRecordClicked(): Promise<void> {
 
 // ----------------------------------------------------------------------------- transcription
 
-/** The live output: the complete segments so far as rows, re-parsed at most once a frame (tokens come faster). */
+/**
+ * The live output: the complete segments so far as rows, re-parsed at most once a frame (tokens come
+ * faster), and at least every LIVE_MAX_WAIT_MS when frames lag behind the Worker's messages.
+ */
+const LIVE_MAX_WAIT_MS = 100;
 const live = {
   latest: null as TokenEvent | null,
   frame: 0,
+  timer: 0,
   reset(): void {
-    cancelAnimationFrame(this.frame);
+    this.cancel();
     this.latest = null;
     el.liveSegments.tBodies[0].replaceChildren();
     show(el.liveSegments, false);
@@ -299,16 +366,21 @@ const live = {
   },
   update(event: TokenEvent): void {
     this.latest = event;
-    if (!this.frame) this.frame = requestAnimationFrame(() => this.render());
+    if (this.frame) return;
+    this.frame = requestAnimationFrame(() => this.render());
+    this.timer = window.setTimeout(() => this.render(), LIVE_MAX_WAIT_MS);
+  },
+  cancel(): void {
+    cancelAnimationFrame(this.frame);
+    clearTimeout(this.timer);
+    this.frame = 0;
   },
   /** Renders the last event now: a frame still pending after the result would overwrite its status. */
   finish(): void {
-    if (!this.frame) return;
-    cancelAnimationFrame(this.frame);
-    this.render();
+    if (this.frame) this.render();
   },
   render(): void {
-    this.frame = 0;
+    this.cancel();
     const event = this.latest;
     if (!event) return;
     const { segments } = parseTranscription(event.text); // a cut-off list gives its complete segments
@@ -343,14 +415,21 @@ async function transcribe(): Promise<TranscriptionResult | null> {
       signal: abort.signal,
       onStage: (stage) => {
         if (stage.stage === 'prepare') setStatus('transcribing', 'Preparing the audio…');
-        else if (stage.stage === 'encode') setStatus('transcribing', `Encoding the audio (${stage.chunk}/${stage.chunks})…`);
+        else if (stage.stage === 'encode' && stage.chunk === 0 && stage.firstRun) {
+          el.status.dataset.state = 'transcribing';
+          clock.start('prepare-gpu', 'Preparing the GPU: the first run compiles its programs, then encodes the audio');
+        } else if (stage.stage === 'encode' && stage.chunk < stage.chunks) setStatus('transcribing', `Encoding the audio (${stage.chunk}/${stage.chunks})…`);
+        else if (stage.stage === 'encode') setStatus('transcribing', 'Reading the prompt…');
+        else if (stage.stage === 'prefill') setStatus('transcribing', `Reading the prompt (${stage.tokens}/${stage.total} tokens)…`);
       },
       onToken: (event) => live.update(event),
     }).finally(() => live.finish());
     showResult(result);
     return result;
   } catch (error) {
-    if (error instanceof VibeVoiceError && error.code === 'aborted') setStatus(asr ? 'ready' : 'idle', 'Stopped.');
+    if (error instanceof TranscriptionAborted && error.partial?.segments.length) {
+      setStatus('idle', `Stopped; the ${error.partial.segments.length} segments written so far are kept above. The model loads again for the next run.`);
+    } else if (error instanceof VibeVoiceError && error.code === 'aborted') setStatus(asr?.loaded ? 'ready' : 'idle', 'Stopped.');
     else showError(error);
     return null;
   } finally {
@@ -413,8 +492,9 @@ function wire(): void {
   el.transcribe.addEventListener('click', () => void transcribe());
   el.stop.addEventListener('click', () => {
     abort?.abort();
-    setStatus('transcribing', 'Stopping after the current token…');
+    if (el.status.dataset.state === 'transcribing') setStatus('transcribing', 'Stopping…');
   });
+  el.dtype.addEventListener('change', () => void checkFit());
   if (!Recorder.supported()) el.record.title = 'This browser cannot record audio here (needs a secure context and MediaRecorder).';
 }
 

@@ -11,6 +11,7 @@ const TITLES: Record<string, string> = {
   'no-webgpu': 'WebGPU is not available in this browser',
   'unsupported-dtype': 'This precision cannot run here',
   'out-of-memory': 'Out of memory',
+  'wont-fit': 'This model does not fit here',
   'download-failed': 'A model file could not be downloaded',
   'unsupported-audio': 'This file cannot be read as audio',
   'silent-audio': 'The audio is silent',

@@ -10,6 +10,7 @@ import { DynamicCache, PretrainedConfig, Tensor, VoxtralForConditionalGeneration
 import { ARTIFACT } from '../artifact';
 import { VibeVoiceError } from '../errors';
 import { PREFILL_CHUNK_TOKENS, prefillChunks } from '../generation/prefill';
+import { yieldToEventLoop } from './event_loop';
 import { toFloat16Array } from './float16';
 import { concatAxis1, sliceAxis1 } from './tensors';
 import type { Device, Dtype } from './variants';
@@ -164,6 +165,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
     let caches = this.zeroConvCaches(session);
     const pieces: Tensor[] = [];
     const chunks = Math.ceil(samples.length / this.chunkSize);
+    await yieldToEventLoop(); // each hook call follows a turn of the event loop: a cancel is seen there
     this.onAudioChunk?.({ chunk: 0, chunks });
     for (let c = 0; c < chunks; c++) {
       const piece = sliceAxis1(audio, c * this.chunkSize, Math.min(samples.length, (c + 1) * this.chunkSize));
@@ -176,6 +178,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
       for (const [name, tensor] of Object.entries(outputs)) {
         if (name.startsWith(PRESENT_CONV)) caches[PAST_CONV + name.slice(PRESENT_CONV.length)] = tensor;
       }
+      await yieldToEventLoop();
       this.onAudioChunk?.({ chunk: c + 1, chunks });
     }
     const features = concatAxis1(pieces);
@@ -193,6 +196,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
    */
   override async forward(inputs: StepInputs): Promise<Record<string, Tensor>> {
     const rows = (inputs.inputs_embeds ?? inputs.input_ids)?.dims[1] ?? 0;
+    await yieldToEventLoop(); // between two decoding steps: generate()'s stopping criteria see a cancel at the next token
     if (rows <= this.prefillChunkTokens) return super.forward(inputs);
     const past = inputs.past_key_values;
     const pastLength = past ? past.get_seq_length() : 0;
@@ -202,6 +206,7 @@ export class VibeVoiceAsrForConditionalGeneration extends VoxtralForConditionalG
     let outputs: Record<string, Tensor> = {};
     try {
       for (const chunk of prefillChunks(rows, this.prefillChunkTokens, pastLength)) {
+        if (chunk.start) await yieldToEventLoop();
         this.onPrefillChunk?.({ tokens: chunk.start, total: rows });
         outputs = await super.forward({
           inputs_embeds: sliceAxis1(embeds, chunk.start, chunk.end),
