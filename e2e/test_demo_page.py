@@ -70,7 +70,7 @@ def test_upload_transcribe_and_download_srt(browser, server, device, references,
         query = f"model=models/{label}/&dtype={dtype}&device={device}&maxNewTokens={variant['max_new_tokens']}"
         # Chosen, the file is decoded and checked, and the pre-flight check shown, before any graph is fetched.
         _open_and_choose(page, server, query, runfiles.locate("testdata/audio") / CLIP)
-        page.wait_for_selector("#preflight[data-fits=true]")
+        page.wait_for_selector("#preflight[data-fits=true][data-audio=true]")
         duration = next(a["duration_s"] for a in references[label]["audio"] if a["name"] == CLIP)
         info = page.inner_text("#audio-info")
         assert "hello.wav" in info and f"{duration:.1f} s," in info and "kHz" in info, (info, duration)
@@ -209,7 +209,7 @@ def test_what_will_not_fit_is_refused_before_any_download(browser, server, devic
     page.context.on("request", lambda request: requests.append(request.url))
     try:
         _open_and_choose(page, server, f"model=models/{label}/&dtype={dtype}&device={device}", clip)
-        page.wait_for_selector("#preflight[data-fits=false]")
+        page.wait_for_selector("#preflight[data-fits=false][data-audio=true]")
         problem = page.locator("#preflight-problems li[data-code=audio-too-long]")
         assert problem.count() == 1 and problem.get_attribute("data-severity") == "error"
         text = problem.inner_text()

@@ -10,7 +10,8 @@
 //   load-button        loads the model (transcribe-button also loads it when needed)
 //   model-info         what the folder holds and what will run
 //   preflight          the pre-flight check for the chosen variant and audio, before any download:
-//                      data-fits="true"|"false", data-codes = the problems' codes; preflight-summary (download
+//                      data-fits="true"|"false", data-codes = the problems' codes, data-audio="true" once it is
+//                      the chosen clip's (else one minute's); preflight-summary (download
 //                      and memory), preflight-problems li[data-code][data-severity] (what won't fit, what would)
 //   download-progress  <details>, folded once the model is loaded; per-file bars:
 //                      li[data-file][data-state="waiting"|"downloading"|"done"]; download-total is the overall <progress>
@@ -43,6 +44,7 @@
 // library on this thread (VibeVoiceASR), only when asked.
 import {
   VibeVoiceASRClient,
+  cutOffSegmentText,
   describeWebGpuAdapter,
   isSoftwareAdapter,
   parseTranscription,
@@ -242,6 +244,7 @@ async function loadModel(): Promise<VibeVoiceASRClient> {
     loadedKey = key;
     progress.collapse();
     void cachePanel.refresh();
+    void checkFit(); // now stored: nothing left to download
     const where = model.device === 'webgpu' ? 'WebGPU' : `WASM (CPU)${model.fallbackReason ? ` — no WebGPU: ${model.fallbackReason}` : ''}`;
     el.modelInfo.textContent = `Loaded ${model.dtype} on ${where}.`;
     setStatus('ready', `Model ready (${model.dtype} on ${model.device}).`);
@@ -386,7 +389,8 @@ const live = {
     const { segments } = parseTranscription(event.text); // a cut-off list gives its complete segments
     renderSegments(el.liveSegments.tBodies[0], segments, 'live-segment-row');
     show(el.liveSegments, segments.length > 0);
-    el.liveTokens.textContent = segments.length ? `Writing segment ${segments.length + 1}…` : 'Waiting for the first segment…';
+    const writing = cutOffSegmentText(event.text);
+    el.liveTokens.textContent = segments.length || writing ? `Writing segment ${segments.length + 1}…${writing ? ` “${writing}”` : ''}` : 'Waiting for the first segment…';
     el.tokensPerSecond.textContent = event.tokensPerSecond.toFixed(1);
     el.tokenCount.textContent = String(event.count);
     setStatus('transcribing', `Transcribing… ${event.count} tokens, ${event.tokensPerSecond.toFixed(1)} tokens/s`);

@@ -90,3 +90,18 @@ describe('parseTranscription', () => {
     assert.equal(lib.parseSeconds(true), null);
   });
 });
+
+describe('cutOffSegmentText: the segment being written when the output stops', () => {
+  const cases = [
+    ['[{"Start":0.0,"End":14.5,"Speaker":0,"Content":"Once upon a ti', 'Once upon a ti'],
+    ['[{"Start":0,"End":1,"Speaker":0,"Content":"Hello."},{"Start":1,"End":2,"Speaker":1,"text": "Good mor', 'Good mor'],
+    ['```json\n[{"start time": 0, "Content": "caf\\u00e9 au l', 'café au l'],
+    ['[{"Start":0,"Content":"say \\"hi\\" and \\u00', 'say "hi" and'], // an escape cut in half is dropped
+    ['[{"Start":0.0,"End":14', ''], // no text begun yet
+    ['[{"Start":0,"End":1,"Speaker":0,"Content":"Hello."}', ''], // the last segment is complete
+    ['[{"Start":0,"Speaker":"Ali', ''], // cut in another field
+    ['Hello there, no JSON', ''],
+    ['', ''],
+  ];
+  for (const [raw, want] of cases) it(JSON.stringify(raw), () => assert.equal(lib.cutOffSegmentText(raw), want));
+});

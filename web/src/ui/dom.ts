@@ -10,12 +10,8 @@ export function show(element: HTMLElement, visible = true): void {
   element.hidden = !visible;
 }
 
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes <= 0) return '0 B';
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  const i = Math.min(units.length - 1, Math.floor(Math.log(bytes) / Math.log(1024)));
-  return `${(bytes / 1024 ** i).toFixed(i ? 1 : 0)} ${units[i]}`;
-}
+// One byte format on the page (the library's, decimal units): the pre-flight sizes and the download bars agree.
+export { formatBytes } from '../vibevoice/client';
 
 /** "1:05.3" style clock for segment times; "–" when unknown. */
 export function formatClock(seconds: number | null): string {

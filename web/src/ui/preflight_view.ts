@@ -1,7 +1,7 @@
 // The pre-flight report as a person reads it: what the chosen variant downloads and needs here for
 // the chosen audio, and each thing that will not fit with what would (PreflightReport.problems).
-import { formatBytes, formatDuration, type PreflightReport } from '../vibevoice/client';
-import { show } from './dom';
+import type { PreflightReport } from '../vibevoice/client';
+import { formatBytes, formatDuration, show } from './dom';
 
 export class PreflightView {
   constructor(
@@ -13,6 +13,7 @@ export class PreflightView {
   hide(): void {
     show(this.container, false);
     delete this.container.dataset.fits;
+    delete this.container.dataset.audio;
     delete this.container.dataset.codes;
   }
 
@@ -37,6 +38,7 @@ export class PreflightView {
     );
     show(this.problems, report.problems.length > 0);
     this.container.dataset.fits = String(report.fits);
+    this.container.dataset.audio = String(forAudio);
     this.container.dataset.codes = report.problems.map((p) => p.code).join(' ');
     show(this.container);
   }

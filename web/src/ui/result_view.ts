@@ -1,5 +1,5 @@
 // The transcript section: meta line, segment table, raw output, copy and JSON/SRT/VTT downloads.
-import { subtitleSegments, toJson, toSrt, toVtt, type TranscriptionResult } from '../vibevoice/client';
+import { cleanOutput, cutOffSegmentText, subtitleSegments, toJson, toSrt, toVtt, type TranscriptionResult } from '../vibevoice/client';
 import { byId, formatDuration, show } from './dom';
 import { baseName, copyText, downloadText } from './downloads';
 import { renderSegments } from './segments';
@@ -19,17 +19,24 @@ function summary(r: TranscriptionResult): string {
 }
 
 /**
- * Nothing readable to copy or download: no segment, and no letter or digit in the text (an empty list
- * "[]", or a list cut off before its first segment was complete, like '[{"', which parses as no list).
+ * Nothing to copy or download: no segment, and no letter or digit in the text (an empty list "[]"),
+ * or a list cut off (token limit, Stop) before its first segment was complete, like
+ * '[{"Start":0,"End":14', which parses as no list.
  */
 export function isEmptyResult(r: TranscriptionResult): boolean {
-  return r.segments.length === 0 && !/[\p{L}\p{N}]/u.test(r.text);
+  if (r.segments.length) return false;
+  const cutOffList = r.stopReason !== 'eos' && /^[[{]/.test(cleanOutput(r.rawText));
+  return cutOffList || !/[\p{L}\p{N}]/u.test(r.text);
 }
 
 /** Why the result is empty, in words: the model found no speech, or stopped before its first segment. */
 export function emptyResultMessage(r: TranscriptionResult): string {
-  if (r.stopReason === 'max_new_tokens') return `No complete segment within the token limit (${r.generatedIds.length} ${r.generatedIds.length === 1 ? 'token' : 'tokens'}): raise "Max new tokens" and transcribe again.`;
-  if (r.stopReason === 'aborted') return 'Stopped before the first segment was complete.';
+  const partial = cutOffSegmentText(r.rawText);
+  const soFar = partial ? ` Written so far: “${partial}”` : '';
+  if (r.stopReason === 'max_new_tokens') {
+    return `No complete segment within the token limit (${r.generatedIds.length} ${r.generatedIds.length === 1 ? 'token' : 'tokens'}): raise "Max new tokens" and transcribe again.${soFar}`;
+  }
+  if (r.stopReason === 'aborted') return `Stopped before the first segment was complete.${soFar}`;
   return 'No speech was found in this audio.';
 }
 

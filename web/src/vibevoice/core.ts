@@ -13,7 +13,7 @@ export type { DecodedAudio } from './audio/types';
 export { formatFixed2 } from './text/duration';
 export { buildPrompt, expandPrompt, transcriptionMessages, type ChatMessage, type Prompt, type PromptSettings, type PromptTokenizer } from './text/prompt';
 export { DEFAULT_MAX_NEW_TOKENS, readSettings, type ModelSettings } from './text/settings';
-export { cleanOutput, parseSeconds, parseTranscription, type ParsedTranscript, type Segment } from './output/parse';
+export { cleanOutput, cutOffSegmentText, parseSeconds, parseTranscription, type ParsedTranscript, type Segment } from './output/parse';
 export { formatTimestamp, subtitleSegments, toCues, toJson, toSrt, toText, toVtt, type Cue } from './output/export';
 export { RepetitionGuard, type RepetitionGuardOptions } from './generation/repetition';
 export { topK, type TopLogits } from './generation/topk';

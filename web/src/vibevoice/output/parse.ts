@@ -80,6 +80,25 @@ function toSegment(value: unknown): Segment | null {
   };
 }
 
+/**
+ * The text of a segment the output was cut off in, as far as it was written ("" when the output
+ * does not end inside a segment's text): what a live view or a stopped run shows of the segment
+ * being written, besides the complete ones.
+ */
+export function cutOffSegmentText(raw: string): string {
+  const cleaned = cleanOutput(typeof raw === 'string' ? raw : '');
+  if (!cleaned.startsWith('[') && !cleaned.startsWith('{')) return '';
+  const last = Math.max(cleaned.lastIndexOf('{'), 0);
+  const open = /"([^"]*)"\s*:\s*"((?:[^"\\]|\\.)*)$/.exec(cleaned.slice(last)); // a key, then a string that never closes
+  if (!open || !KEYS.text.includes(canonicalKey(open[1]))) return '';
+  const written = open[2].replace(/\\(u[0-9a-fA-F]{0,3}|)$/, ''); // an escape cut in half
+  try {
+    return (JSON.parse(`"${written}"`) as string).trim();
+  } catch {
+    return written.trim();
+  }
+}
+
 /** The model output without chat markup: special tokens, an `assistant` first line, a code fence. */
 export function cleanOutput(raw: string): string {
   let t = raw.replace(/<\|(?:im_start|im_end|endoftext)\|>/g, '').trim();
