@@ -102,6 +102,47 @@ describe('VibeVoiceASRClient', () => {
     assert.ok(worker.posted.some(({ message }) => message.type === 'abort'));
   });
 
+  it('stops a Worker still in one run CANCEL_GRACE_MS after the abort, keeping what it wrote', async () => {
+    const text = '[{"Start":0,"End":1,"Speaker":0,"Content":"Hello."},{"Start":1,"End":2,"Speaker":0,"Content":"Wor';
+    const { worker, asr } = client((request, reply) => {
+      if (loads(request, reply)) return;
+      if (request.type === 'transcribe') {
+        reply({ id: request.id, type: 'token', event: { id: 5, count: 1, textDelta: '[', text: '[', tokensPerSecond: 0 } });
+        reply({ id: request.id, type: 'token', event: { id: 9, count: 2, textDelta: text.slice(1), text, tokensPerSecond: 1 } });
+      } // and never answers, not even the abort: one long GPU run
+    });
+    await asr.load();
+    const abort = new AbortController();
+    const running = asr.transcribe(new Float32Array(3200), { signal: abort.signal });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const abortedAt = performance.now();
+    abort.abort();
+    await assert.rejects(running, (error) => {
+      const waited = performance.now() - abortedAt;
+      assert.ok(error instanceof lib.TranscriptionAborted && error.code === 'aborted', String(error));
+      assert.ok(waited >= lib.CANCEL_GRACE_MS - 5 && waited < lib.CANCEL_GRACE_MS + 500, `stopped after ${waited} ms`);
+      assert.deepEqual(error.partial, { text, segments: [{ start: 0, end: 1, speaker: 0, text: 'Hello.' }], generatedIds: [5, 9] });
+      return true;
+    });
+    assert.equal(worker.terminated, true);
+    assert.equal(asr.loaded, false); // the model went with the Worker: load() again
+  });
+
+  it('checks audio in the Worker, and on this thread where the Worker cannot decode it', async () => {
+    const wav = new Uint8Array(readRepoFile('testdata/audio/hello.wav'));
+    const check = { durationS: 1.3, numSamples: 31200, numAudioTokens: 10, sourceSampleRate: 22050, channels: 1, decode: { decoder: 'samples' } };
+    const { worker, asr } = client((request, reply) => {
+      if (request.type !== 'checkAudio') return;
+      if (request.source instanceof Uint8Array) reply({ id: request.id, type: 'error', error: { name: 'VibeVoiceError', message: 'no decoder here', code: 'unsupported-audio', mainThreadDecode: true } });
+      else reply({ id: request.id, type: 'done', value: check });
+    });
+    const got = await asr.checkAudio(wav);
+    assert.equal(got.decode.decoder, 'wav-parser');
+    assert.equal(got.durationS, 1.3);
+    assert.deepEqual(worker.posted.map(({ message }) => message.type), ['checkAudio', 'checkAudio']);
+    assert.equal(worker.posted[1].message.source.sampleRate, lib.decodeWav(wav).sampleRate);
+  });
+
   it("rebuilds the Worker's errors as VibeVoiceErrors with their code", async () => {
     const { asr } = client((request, reply) => {
       reply({ id: request.id, type: 'error', error: { name: 'VibeVoiceError', message: 'A model file could not be downloaded.', code: 'download-failed', mainThreadDecode: false } });

@@ -4,5 +4,5 @@ export * from '../src/vibevoice/core';
 export { Tokenizer } from '@huggingface/tokenizers';
 export { Template } from '@huggingface/jinja';
 // The main-thread client, driven here by a fake Worker (client.test.mjs); it imports no Transformers.js.
-export { VibeVoiceASRClient } from '../src/vibevoice/worker/client';
+export { CANCEL_GRACE_MS, TranscriptionAborted, VibeVoiceASRClient } from '../src/vibevoice/worker/client';
 export { MainThreadDecodeNeeded } from '../src/vibevoice/audio/decode';
