@@ -28,12 +28,15 @@ MODEL_TITLES = {"7b": "VibeVoice-ASR (7B decoder)", "bitnet": "VibeVoice-ASR-Bit
 BROWSER_GOAL_BYTES = {"bitnet": 1.3e9}  # q2f16 in total, every tensor within one GPU buffer
 
 
+def _int4_dtype(dtype: str) -> str:
+    """The contract dtype a variant is otherwise like (q2 -> q4, q2f16 -> q4f16)."""
+    return contract.canonical_dtype(TERNARY_DTYPES.get(dtype, dtype))
+
+
 def tensor_outputs(p: inventory.Parameter, dtype: str) -> tuple[int, ...]:
     """Bytes of each initializer one parameter becomes in a variant, from the quantizer's own transforms."""
-    int4_dtype = TERNARY_DTYPES.get(dtype, dtype)
-    half = contract.canonical_dtype(int4_dtype) in contract.HALF_PRECISION_DTYPES
-    quantized = int4_dtype in contract.INT4_DTYPES and p.kind in (inventory.MATMUL, inventory.EMBEDDING)
-    if not quantized:
+    half = _int4_dtype(dtype) in contract.HALF_PRECISION_DTYPES
+    if _int4_dtype(dtype) not in contract.INT4_DTYPES or p.kind not in (inventory.MATMUL, inventory.EMBEDDING):
         return (p.numel * (2 if half else 4),)
     # Linear [out, in] and embedding [vocab, hidden]: blocks run along the last dim, as the graph's MatMul [K, N] reads it
     source = TensorSource(p.name, TensorProto.FLOAT16 if half else TensorProto.FLOAT, p.shape)
@@ -74,7 +77,7 @@ def variant_sizes(config: dict, dtypes=tuple(contract.DTYPE_SUFFIX)) -> dict[str
             outputs = tensor_outputs(p, dtype)
             graphs[p.graph] += sum(outputs)
             largest = max(largest, (p.name, max(outputs)), key=lambda item: item[1])
-        activation = 2 if contract.canonical_dtype(TERNARY_DTYPES.get(dtype, dtype)) in contract.HALF_PRECISION_DTYPES else 4
+        activation = 2 if _int4_dtype(dtype) in contract.HALF_PRECISION_DTYPES else 4
         kv = 2 * dims.num_layers * dims.num_kv_heads * dims.head_dim * activation
         sizes[dtype] = VariantSize(dtype, graphs, largest, kv)
     return sizes
@@ -117,24 +120,20 @@ def run(args: argparse.Namespace) -> int:
         config = json.loads((checkpoint_source.resolve(args.checkpoint).path / "config.json").read_text())
         tables = {args.checkpoint: variant_sizes(config)}
     else:
-        shown = [args.model] if args.model == "7b" else [args.model, "7b"]
-        tables = {}
-        for model in shown:
-            make_config, dtypes = MODELS[model]
-            tables[MODEL_TITLES[model]] = variant_sizes(make_config(), dtypes)
+        models = [args.model] if args.model == "7b" else [args.model, "7b"]
+        tables = {MODEL_TITLES[m]: variant_sizes(MODELS[m][0](), MODELS[m][1]) for m in models}
     if args.json:
-        print(json.dumps({title: {d: {"total_bytes": s.total, "graph_bytes": s.graph_bytes, "largest": s.largest,
-                                      "kv_bytes_per_token": s.kv_bytes_per_token} for d, s in sizes.items()}
-                          for title, sizes in tables.items()}, indent=2))
+        as_json = {title: {d: {"total_bytes": s.total, "graph_bytes": s.graph_bytes, "largest": s.largest,
+                               "kv_bytes_per_token": s.kv_bytes_per_token} for d, s in sizes.items()}
+                   for title, sizes in tables.items()}
+        print(json.dumps(as_json if len(as_json) > 1 else next(iter(as_json.values())), indent=2))
         return 0
     for title, sizes in tables.items():
-        if len(tables) > 1:
-            print(f"\n{title}\n")
-        print(render(sizes))
-    goal = BROWSER_GOAL_BYTES.get(args.model) if not args.checkpoint else None
+        print(f"\n{title}\n\n{render(sizes)}" if len(tables) > 1 else render(sizes))
+    goal = None if args.checkpoint else BROWSER_GOAL_BYTES.get(args.model)
     if goal:
         browser = tables[MODEL_TITLES[args.model]]["q2f16"]
-        fits = browser.total < goal and browser.largest[1] <= GIB
+        met = browser.total < goal and browser.largest[1] <= GIB
         print(f"\nBrowser variant q2f16: {browser.total / 1e9:.2f} GB against the {goal / 1e9:.1f} GB goal, largest tensor "
-              f"{browser.largest[1] / 2**20:.0f} MiB against one {GIB / 2**30:.0f} GiB buffer: {'met' if fits else 'NOT met'}.")
+              f"{browser.largest[1] / 2**20:.0f} MiB against one {GIB / 2**30:.0f} GiB buffer: {'met' if met else 'NOT met'}.")
     return 0

@@ -70,8 +70,8 @@ def _not_ternary(name: str, by_block: np.ndarray, exact: np.ndarray, k: int, blo
     shown = ", ".join(f"{v:.6g}" for v in distinct[:5]) + (", ..." if distinct.size > 5 else "")
     return UserError(
         f"{name} is not ternary, so q2 cannot store it exactly: 2-bit MatMulNBits holds {{-s, 0, +s}} per block of "
-        f"{block_size} weights along the input dim, but {int(bad.sum())} of {bad.size} blocks read so far hold other "
-        f"values (the first, output column {column} of this slab at k {start}..{start + values.size - 1}, has "
+        f"{block_size} weights along the input dim, but {int(bad.sum())} of the {bad.size} blocks in one slab of its "
+        f"columns hold more (the first, column {column} of the slab at k {start}..{start + values.size - 1}, has "
         f"{distinct.size} distinct values: {shown}). Convert a BitNet checkpoint with its ternarized projections, "
         "or use q4 / q4f16."
     )
