@@ -7,10 +7,12 @@ import re
 import numpy as np
 import onnxruntime as ort
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from vibevoice_asr_web.errors import UserError
+from vibevoice_asr_web.onnx_io import DataChunks
 from vibevoice_asr_web.quantize import ternary
+from vibevoice_asr_web.quantize.graph import run_transform
 from vibevoice_asr_web.quantize.transforms import Context, TernaryMatMul
 from vibevoice_asr_web.tensor_reader import BufferRing, SlabReader, TensorSource
 
@@ -22,9 +24,9 @@ def bitnet_ternarized(shape: tuple[int, int], seed: int) -> np.ndarray:
     return np.clip(np.rint(latent / m), -1, 1).astype(np.float32) * m
 
 
-def run_transform(weight: np.ndarray, layout: str = "KN", compute_dtype: str = "float32", block_size: int = 32,
-                  slab_bytes: int = 4096) -> tuple[TernaryMatMul, np.ndarray, np.ndarray]:
-    """Streams `weight` (stored as given) through TernaryMatMul in small slabs; returns (transform, packed, scales)."""
+def pack_streamed(weight: np.ndarray, layout: str = "KN", compute_dtype: str = "float32", block_size: int = 32,
+                  slab_bytes: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Streams `weight` (stored as given) through TernaryMatMul in small slabs; returns (packed, scales)."""
     source = TensorSource("w", TensorProto.FLOAT, weight.shape, inline=weight.tobytes())
     transform = TernaryMatMul(source, layout=layout, block_size=block_size, compute_dtype=compute_dtype)
     outputs: list[list[np.ndarray]] = [[], []]
@@ -34,7 +36,7 @@ def run_transform(weight: np.ndarray, layout: str = "KN", compute_dtype: str = "
     packed = np.concatenate(outputs[0]).reshape(packed_spec.dims)
     scales = np.concatenate(outputs[1]).reshape(scales_spec.dims)
     assert packed.dtype == np.uint8 and scales.dtype == scales_spec.dtype
-    return transform, packed, scales
+    return packed, scales
 
 
 @pytest.mark.parametrize("k, n, layout, compute_dtype, block_size", [
@@ -46,7 +48,7 @@ def run_transform(weight: np.ndarray, layout: str = "KN", compute_dtype: str = "
 def test_ternary_weight_round_trips_exactly(k, n, layout, compute_dtype, block_size):
     weight_kn = bitnet_ternarized((k, n), seed=k + n)
     stored = weight_kn if layout == "KN" else np.ascontiguousarray(weight_kn.T)
-    transform, packed, scales = run_transform(stored, layout, compute_dtype, block_size)
+    packed, scales = pack_streamed(stored, layout, compute_dtype, block_size)
     assert packed.shape == (n, -(-k // block_size), block_size // 4)
     want = weight_kn.astype(np.float16) if compute_dtype == "float16" else weight_kn
     got = ternary.dequantize(packed, scales, k)
@@ -55,8 +57,9 @@ def test_ternary_weight_round_trips_exactly(k, n, layout, compute_dtype, block_s
 
 
 def test_packing_is_onnxruntimes_own_2bit_layout():
-    """On a weight its symmetric 2-bit quantizer stores exactly (values -2c..c, each block's signed max -2c),
-    onnxruntime's bytes are our code values packed our way, and its scale is c."""
+    """onnxruntime's own 2-bit packing, on a weight its symmetric quantizer stores exactly (values -2c..c,
+    each block's signed max -2c, so its scale is c), decodes with ours; quantize_tile checks its bytes
+    against the same decoding, so both write one layout."""
     from onnxruntime.capi._pybind_state import quantize_matmul_2bits
 
     k, n, block_size, c = 64, 5, 32, np.float32(0.25)
@@ -65,15 +68,12 @@ def test_packing_is_onnxruntimes_own_2bit_layout():
     theirs_packed = np.zeros((n, 2, block_size // 4), np.uint8)
     theirs_scales = np.zeros((n, 2), np.float32)
     quantize_matmul_2bits(theirs_packed, np.ascontiguousarray(codes * c), theirs_scales, np.zeros((n, 1), np.uint8), block_size, n, k, True)
-    ours_codes = (codes + ternary.ZERO_POINT).astype(np.uint8).T.reshape(n, 2, block_size // 4, 4)
-    ours = ours_codes[..., 0] | ours_codes[..., 1] << 2 | ours_codes[..., 2] << 4 | ours_codes[..., 3] << 6
-    np.testing.assert_array_equal(ours, theirs_packed)
     np.testing.assert_array_equal(theirs_scales, c)
     np.testing.assert_array_equal(ternary.dequantize(theirs_packed, theirs_scales, k), codes * c)
 
 
 def test_ternary_codes_are_1_2_3_around_the_default_zero_point():
-    _, packed, scales = run_transform(bitnet_ternarized((64, 8), seed=5))
+    packed, _ = pack_streamed(bitnet_ternarized((64, 8), seed=5))
     codes = np.stack([(packed >> s) & 3 for s in (0, 2, 4, 6)], axis=-1)
     assert set(np.unique(codes)) <= {1, 2, 3}  # -1, 0, +1 around the default zero point 2; code 0 never used
 
@@ -86,7 +86,7 @@ def test_ternary_codes_are_1_2_3_around_the_default_zero_point():
 def test_weight_that_is_not_ternary_is_refused_naming_it(bad, found):
     weight = bad(bitnet_ternarized((64, 16), seed=2))
     with pytest.raises(UserError, match=r"^w is not ternary, so q2 cannot store it exactly: .* per block of 32 weights") as error:
-        run_transform(weight)
+        pack_streamed(weight)
     assert "use q4 / q4f16" in str(error.value)
     assert re.search(found, str(error.value))
 
@@ -94,28 +94,35 @@ def test_weight_that_is_not_ternary_is_refused_naming_it(bad, found):
 def test_all_zero_blocks_are_stored_exactly():
     weight = bitnet_ternarized((64, 8), seed=3)
     weight[:32, :3] = 0
-    _, packed, scales = run_transform(weight)
+    packed, scales = pack_streamed(weight)
     assert (scales[:3, 0] == 0).all()
     assert np.array_equal(ternary.dequantize(packed, scales, 64), weight)
 
 
 @pytest.mark.parametrize("compute_dtype, tolerance", [("float32", 1e-5), ("float16", 2e-3)])
-def test_onnxruntime_runs_2bit_matmulnbits_from_the_transform(compute_dtype, tolerance):
-    """onnxruntime's CPU MatMulNBits with bits 2 computes X @ W for the transform's initializers."""
+def test_onnxruntime_runs_2bit_matmulnbits_written_by_the_writer(tmp_path, compute_dtype, tolerance):
+    """The transform's initializers, streamed by the writer into a data chunk, in one MatMulNBits bits 2
+    node: onnxruntime (CPU) computes X @ W with them."""
     k, n, block_size = 160, 72, 32
     weight = bitnet_ternarized((k, n), seed=4)
-    transform, packed, scales = run_transform(weight, compute_dtype=compute_dtype, block_size=block_size)
+    source = TensorSource("w", TensorProto.FLOAT, weight.shape, inline=weight.tobytes())
+    transform = TernaryMatMul(source, block_size=block_size, compute_dtype=compute_dtype)
+    chunks = DataChunks(tmp_path, "q2.onnx")
+    with SlabReader() as reader:
+        initializers = run_transform(transform, Context(reader, BufferRing(4096)), chunks)
+    chunks.close()
+    assert [t.name for t in initializers] == ["w_Q2", "w_scales"] and initializers[0].external_data  # in the chunk
     elem = TensorProto.FLOAT16 if compute_dtype == "float16" else TensorProto.FLOAT
-    packed_spec, scales_spec = transform.outputs
-    node = helper.make_node("MatMulNBits", ["x", packed_spec.name, scales_spec.name], ["y"], domain="com.microsoft",
+    node = helper.make_node("MatMulNBits", ["x", "w_Q2", "w_scales"], ["y"], domain="com.microsoft",
                             K=k, N=n, bits=ternary.BITS, block_size=block_size)
     graph = helper.make_graph(
         [node], "q2", [helper.make_tensor_value_info("x", elem, ["batch", k])], [helper.make_tensor_value_info("y", elem, ["batch", n])],
-        initializer=[numpy_helper.from_array(packed, packed_spec.name), numpy_helper.from_array(scales, scales_spec.name)],
+        initializer=initializers,
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18), helper.make_opsetid("com.microsoft", 1)])
     model.ir_version = 10
-    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    (tmp_path / "q2.onnx").write_bytes(model.SerializeToString())
+    session = ort.InferenceSession(str(tmp_path / "q2.onnx"), providers=["CPUExecutionProvider"])
     x = np.random.default_rng(5).standard_normal((3, k)).astype(np.float32)
     act = np.float16 if compute_dtype == "float16" else np.float32
     y = session.run(None, {"x": x.astype(act)})[0].astype(np.float64)
