@@ -56,6 +56,14 @@ def test_ternary_weight_round_trips_exactly(k, n, layout, compute_dtype, block_s
     assert len(np.unique(scales[scales != 0])) == 1  # BitNet's one scale per tensor, repeated per block
 
 
+def test_a_slab_wider_than_the_work_size_is_packed_in_pieces_to_the_same_bytes():
+    weight = bitnet_ternarized((1536, 3000), seed=9)  # 18 MB: one 64 MiB slab, two 16 MiB work pieces
+    packed, scales = pack_streamed(weight, slab_bytes=64 << 20)
+    assert np.array_equal(ternary.dequantize(packed, scales, 1536), weight)
+    by_column = [ternary.quantize_tile(np.ascontiguousarray(weight[:, n : n + 500]), 32, "w") for n in range(0, 3000, 500)]
+    np.testing.assert_array_equal(packed, np.concatenate([p for p, _ in by_column]))
+
+
 def test_packing_is_onnxruntimes_own_2bit_layout():
     """onnxruntime's own 2-bit packing, on a weight its symmetric quantizer stores exactly (values -2c..c,
     each block's signed max -2c, so its scale is c), decodes with ours; quantize_tile checks its bytes

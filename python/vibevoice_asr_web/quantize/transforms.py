@@ -241,7 +241,10 @@ class TernaryMatMul(_BlockMatMul):
     name_suffix: ClassVar[str] = "_Q2"
 
     def pack(self, tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return ternary.quantize_tile(tile, self.block_size, self.source.name)
+        # numpy's packing makes a few copies of what it packs: work on pieces of a slab, not all of it
+        parts = [ternary.quantize_tile(tile[:, part], self.block_size, self.source.name)
+                 for part in pieces(tile.shape[1], tile.shape[0] * tile.itemsize)]
+        return np.concatenate([p for p, _ in parts]), np.concatenate([s for _, s in parts])
 
 
 @dataclass
