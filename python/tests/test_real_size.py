@@ -40,6 +40,50 @@ def test_size_report_command_prints_every_variant(capsys):
     assert "33.32 GB" in out and "16.66 GB" in out
 
 
+def _connectors_q4f16(hidden: int) -> int:
+    """Both towers' Linear(latent -> H) -> RMSNorm -> Linear(H -> H) in q4f16, by hand: a Linear [N, K] is
+    N * ceil(K / 32) blocks of 16 packed bytes + a 2-byte scale; biases and norms are fp16."""
+    linear_1 = sum(hidden * -(-latent // 32) * 18 for latent in (64, 128))
+    linear_2 = 2 * hidden * (hidden // 32) * 18
+    return linear_1 + linear_2 + 2 * 3 * hidden * 2  # two biases and a norm per tower
+
+
+def test_bitnet_size_report_is_the_writers_bytes_by_hand():
+    from vibevoice_asr_web.fixtures.real_model import bitnet_config
+
+    params = {p.name: p for p in inventory.parameters(bitnet_config())}
+    lm = sum(p.numel for name, p in params.items() if name.startswith(("model.language_model.", "lm_head.")))
+    assert lm == 1_777_088_000  # the parameter count of Microsoft's LM GGUF on the Hub
+    gate = params["model.language_model.layers.0.mlp.gate_proj.weight"]  # [8960, 1536]
+    # 2-bit MatMulNBits: N x ceil(K / 32) x (32 * 2 / 8) packed bytes + N x ceil(K / 32) fp16 scales, no zero points
+    assert size_report.tensor_outputs(gate, "q2f16") == (8960 * 48 * 8, 8960 * 48 * 2)
+    assert size_report.tensor_outputs(gate, "q4f16") == (8960 * 48 * 16, 8960 * 48 * 2)
+    lm_head = params["lm_head.weight"]  # not a ternary projection: q4 in q2
+    assert size_report.tensor_outputs(lm_head, "q2f16") == size_report.tensor_outputs(lm_head, "q4f16")
+
+    sizes = size_report.variant_sizes(bitnet_config(), ("q4f16", "q2f16"))
+    q2f16 = sizes["q2f16"].graph_bytes
+    projections = 2 * 1536 * 1536 + 2 * 256 * 1536 + 3 * 8960 * 1536  # q, o; k, v; gate, up, down
+    per_layer = projections * 10 // 32 + (1536 + 2 * 256 + 2 * 1536) * 2  # 2.5 bits a weight; biases and norms in fp16
+    vocab_table = 151936 * 1536 * 18 // 32  # embed_tokens or lm_head in 4 bits with fp16 scales
+    assert q2f16["decoder_model_merged"] == 28 * per_layer + 1536 * 2 + vocab_table == 540_998_656
+    assert q2f16["embed_tokens"] == vocab_table == 131_272_704
+    seven_b = size_report.variant_sizes(real_config(), ("q4f16",))["q4f16"].graph_bytes["audio_encoder"]
+    assert q2f16["audio_encoder"] == seven_b - _connectors_q4f16(3584) + _connectors_q4f16(1536)  # the same encoders
+    assert sizes["q2f16"].total < 1.3e9 and sizes["q2f16"].largest[1] < size_report.GIB
+    assert sizes["q2f16"].total < sizes["q4f16"].total - 300e6
+
+
+def test_size_report_prints_bitnet_next_to_the_7b(capsys):
+    assert cli.main(["size-report", "--model", "bitnet"]) == 0
+    out = capsys.readouterr().out
+    bitnet, seven_b = out.split("VibeVoice-ASR (7B decoder)")
+    for dtype in ("fp16", "q4f16", "q2", "q2f16"):
+        assert f"| {dtype} |" in bitnet
+    assert "| q2f16 |" not in seven_b and "**4.81 GB**" in seven_b
+    assert "Browser variant q2f16: 1.18 GB against the 1.3 GB goal" in out and ": met." in out
+
+
 def test_bfloat16_rounds_to_nearest_even():
     x = np.array([1.0, 1.00390625, 1.01171875, -2.5, 3.1415927], np.float32)
     import torch

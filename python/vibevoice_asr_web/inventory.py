@@ -29,6 +29,17 @@ class Parameter:
         return math.prod(self.shape)
 
 
+# The decoder's attention and MLP projections: the Linear weights a BitNet decoder trains ternary
+# (VibeASR.cpp utils/convert_lm_to_gguf.py, BITNET_WEIGHT_KEYWORDS); embed_tokens and lm_head are not.
+TERNARY_PROJECTIONS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def is_decoder_projection(name: str) -> bool:
+    """A decoder layer's q/k/v/o or gate/up/down weight."""
+    parts = name.split(".")
+    return name.startswith("model.language_model.layers.") and parts[-1] == "weight" and parts[-2] in TERNARY_PROJECTIONS
+
+
 def _graph_of(name: str) -> str:
     if name == "model.language_model.embed_tokens.weight":
         return EMBED_TOKENS

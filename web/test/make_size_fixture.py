@@ -21,6 +21,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "python"))
 
 from vibevoice_asr_web import inventory, size_report  # noqa: E402
+from vibevoice_asr_web.artifact import contract  # noqa: E402
 from vibevoice_asr_web.fixtures import tiny_checkpoint  # noqa: E402
 from vibevoice_asr_web.fixtures.real_model import real_config  # noqa: E402
 
@@ -52,7 +53,7 @@ def main() -> int:
         configs[variant] = tiny_checkpoint.build_tiny_config(variant).to_dict()
     data = {
         "made_by": "web/test/make_size_fixture.py",
-        "int4_block": size_report.BLOCK,
+        "int4_block": contract.INT4_BLOCK_SIZE,
         "audio_tokens_per_minute": size_report.AUDIO_TOKENS_PER_MINUTE,
         "text_tokens_per_minute": size_report.TEXT_TOKENS_PER_MINUTE,
         "minutes": list(MINUTES),

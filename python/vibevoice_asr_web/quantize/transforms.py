@@ -8,6 +8,7 @@ holds more than the slab being transformed and that slab's output:
   CastFloat16   float32 -> float16, values beyond the fp16 range clamped to +-65504
   Int4MatMul    a MatMul weight -> MatMulNBits B [N, k_blocks, blob] + scales [N, k_blocks]
                 (stored [K, N], or [N, K] when the graph reaches it through a Transpose)
+  TernaryMatMul the same for bits 2: a ternary (BitNet) weight, stored exactly, or refused
   Int4Gather    an embedding table [V, H] -> GatherBlockQuantized data uint8 [V, H/2] + scales [V, H/block]
 """
 
@@ -16,13 +17,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 from onnx import TensorProto, helper
 
 from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.errors import UserError
-from vibevoice_asr_web.quantize import int4
+from vibevoice_asr_web.quantize import int4, ternary
 from vibevoice_asr_web.tensor_reader import BufferRing, SlabReader, TensorSource, pipelined
 
 FP16_MAX = float(np.finfo(np.float16).max)  # 65504
@@ -141,14 +143,20 @@ def _check_float_2d(source: TensorSource, what: str) -> None:
 
 
 @dataclass
-class Int4MatMul(Transform):
-    """layout "KN": the source is the MatMul's B [K, N]; "NK": B is Transpose(source [N, K])."""
+class _BlockMatMul(Transform):
+    """A MatMul weight read column by column into [K, w] tiles for a MatMulNBits packing kernel.
+
+    layout "KN": the source is the MatMul's B [K, N]; "NK": B is Transpose(source [N, K]).
+    """
 
     layout: str = "KN"
     block_size: int = contract.INT4_BLOCK_SIZE
-    compute_dtype: str = "float32"  # "float16" for q4f16: the fp16 weight is quantized, scales are fp16
+    compute_dtype: str = "float32"  # "float16" for the f16 variants: the fp16 weight is packed, scales are fp16
     quantized_name: str = ""
     scales_name: str = ""
+
+    bits: ClassVar[int]
+    name_suffix: ClassVar[str]
 
     def __post_init__(self):
         _check_float_2d(self.source, "MatMulNBits")
@@ -158,9 +166,14 @@ class Int4MatMul(Transform):
         blocks = int4.k_blocks(self.k, self.block_size)
         scale_type = TensorProto.FLOAT16 if self.compute_dtype == "float16" else TensorProto.FLOAT
         self.outputs = (
-            OutputSpec(self.quantized_name or f"{self.source.name}_Q4", TensorProto.UINT8, (self.n, blocks, int4.blob_size(self.block_size))),
+            OutputSpec(self.quantized_name or f"{self.source.name}{self.name_suffix}", TensorProto.UINT8,
+                       (self.n, blocks, self.block_size * self.bits // 8)),
             OutputSpec(self.scales_name or f"{self.source.name}_scales", scale_type, (self.n, blocks)),
         )
+
+    def pack(self, tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One [K, w] tile -> (packed [w, k_blocks, blob], scales [w, k_blocks])."""
+        raise NotImplementedError
 
     @property
     def k(self) -> int:
@@ -204,9 +217,34 @@ class Int4MatMul(Transform):
     def run(self, context: Context, sinks: list[Sink]) -> None:
         for slab in self._slabs(context):
             for tile in self._tiles(slab):
-                packed, scales = int4.quantize_tile(tile, self.block_size)
+                packed, scales = self.pack(tile)
                 sinks[0](packed)
                 sinks[1](scales)
+
+
+@dataclass
+class Int4MatMul(_BlockMatMul):
+    """MatMulNBits bits 4, symmetric, with onnxruntime's own kernel."""
+
+    bits: ClassVar[int] = int4.BITS
+    name_suffix: ClassVar[str] = "_Q4"
+
+    def pack(self, tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return int4.quantize_tile(tile, self.block_size)
+
+
+@dataclass
+class TernaryMatMul(_BlockMatMul):
+    """MatMulNBits bits 2 holding a ternary weight exactly; any other weight is refused (ternary.py)."""
+
+    bits: ClassVar[int] = ternary.BITS
+    name_suffix: ClassVar[str] = "_Q2"
+
+    def pack(self, tile: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # numpy's packing makes a few copies of what it packs: work on pieces of a slab, not all of it
+        parts = [ternary.quantize_tile(tile[:, part], self.block_size, self.source.name)
+                 for part in pieces(tile.shape[1], tile.shape[0] * tile.itemsize)]
+        return np.concatenate([p for p, _ in parts]), np.concatenate([s for _, s in parts])
 
 
 @dataclass
