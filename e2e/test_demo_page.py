@@ -36,11 +36,22 @@ def _graph_requests(requests: list[str]) -> list[str]:
     return [url for url in requests if ".onnx" in url]
 
 
-def _open_and_choose(page, server, query: str, clip: Path, state: str = "ok") -> None:
-    """Opens the demo with `query` and chooses `clip`; waits until the page has checked it (audio-info's state)."""
+def _first_variant(references, device: str, extra: str = "") -> tuple[str, str, str]:
+    """The first folder's first variant (fp32 by default): its label, dtype and the demo's query for it."""
+    label = "a0"
+    dtype = next(iter(references[label]["variants"]))
+    return label, dtype, f"model=models/{label}/&dtype={dtype}&device={device}{extra}"
+
+
+def _open(page, server, query: str) -> None:
     page.goto(f"{server.url}index.html?{query}")
     page.wait_for_function("() => window.vibevoice !== undefined", timeout=60_000)
     page.evaluate("() => window.vibevoice.app.ready")
+
+
+def _open_and_choose(page, server, query: str, clip: Path, state: str = "ok") -> None:
+    """Opens the demo with `query` and chooses `clip`; waits until the page has checked it (audio-info's state)."""
+    _open(page, server, query)
     page.set_input_files("#file-input", str(clip))
     page.wait_for_selector(f"#audio-info[data-state={state}]", timeout=120_000)
 
@@ -56,8 +67,7 @@ def _transcribe_on_page(page, server, query: str, screenshot: Path) -> None:
 
 
 def test_upload_transcribe_and_download_srt(browser, server, device, references, tmp_path):
-    label = "a0"
-    dtype = next(iter(references[label]["variants"]))  # the first folder's first variant (fp32 by default)
+    label, dtype, query = _first_variant(references, device)
     variant = references[label]["variants"][dtype]
     want = next(r for r in variant["results"] if r["audio"] == CLIP)
     errors = PageErrors()
@@ -67,7 +77,7 @@ def test_upload_transcribe_and_download_srt(browser, server, device, references,
     requests: list[str] = []
     page.context.on("request", lambda request: requests.append(request.url))
     try:
-        query = f"model=models/{label}/&dtype={dtype}&device={device}&maxNewTokens={variant['max_new_tokens']}"
+        query += f"&maxNewTokens={variant['max_new_tokens']}"
         # Chosen, the file is decoded and checked, and the pre-flight check shown, before any graph is fetched.
         _open_and_choose(page, server, query, runfiles.locate("testdata/audio") / CLIP)
         page.wait_for_selector("#preflight[data-fits=true][data-audio=true]")
@@ -127,13 +137,11 @@ def test_upload_transcribe_and_download_srt(browser, server, device, references,
 
 def test_empty_result_says_why_and_offers_nothing_to_copy(browser, server, device, references, tmp_path):
     """One new token (the list's opening) is a real run with no segment: the page says why, not "Done."."""
-    label = "a0"
-    dtype = next(iter(references[label]["variants"]))
+    _, _, query = _first_variant(references, device, "&maxNewTokens=1")
     errors = PageErrors()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors.watch(page)
     try:
-        query = f"model=models/{label}/&dtype={dtype}&device={device}&maxNewTokens=1"
         _transcribe_on_page(page, server, query, _outputs_dir(tmp_path) / f"demo_empty_result_{device}.png")
         assert page.get_attribute("#status", "data-state") == "done", page.inner_text("#error")
         assert page.get_attribute("#result", "data-empty") == "true", page.inner_text("#result")
@@ -159,8 +167,7 @@ def _silent_wav(path: Path, seconds: float = 1.0, rate: int = 16000) -> Path:
 
 def test_a_bad_file_is_refused_when_chosen_before_any_download(browser, server, device, references, tmp_path):
     """Not audio, or silent: the page says so as soon as the file is chosen, and fetches no graph."""
-    label = "a0"
-    dtype = next(iter(references[label]["variants"]))
+    _, _, query = _first_variant(references, device)
     not_audio = tmp_path / "notes.mp3"
     not_audio.write_text("These are meeting notes, not a recording.\n" * 20)
     cases = {"unsupported-audio": not_audio, "silent-audio": _silent_wav(tmp_path / "silence.wav")}
@@ -169,7 +176,7 @@ def test_a_bad_file_is_refused_when_chosen_before_any_download(browser, server, 
     page.context.on("request", lambda request: requests.append(request.url))
     try:
         for code, clip in cases.items():
-            _open_and_choose(page, server, f"model=models/{label}/&dtype={dtype}&device={device}", clip, state="error")
+            _open_and_choose(page, server, query, clip, state="error")
             assert page.get_attribute("#error", "data-code") == code, page.inner_text("#error")
             assert clip.name in page.inner_text("#audio-info")
             assert page.is_disabled("#transcribe-button")
@@ -198,8 +205,7 @@ def _tone_wav(path: Path, seconds: float, rate: int = 8000) -> Path:
 
 def test_what_will_not_fit_is_refused_before_any_download(browser, server, device, references, artifact_folders, tmp_path):
     """Audio longer than the model's context: the pre-flight check says so, and what would fit, before any download; loading refuses."""
-    label = "a0"
-    dtype = next(iter(references[label]["variants"]))
+    label, _, query = _first_variant(references, device)
     config = json.loads((artifact_folders[label] / "config.json").read_text())
     positions = config["text_config"]["max_position_embeddings"]
     seconds = positions * 3200 // 24000 + 60  # one audio token per 3,200 samples at 24 kHz: a minute past the context
@@ -208,7 +214,7 @@ def test_what_will_not_fit_is_refused_before_any_download(browser, server, devic
     requests: list[str] = []
     page.context.on("request", lambda request: requests.append(request.url))
     try:
-        _open_and_choose(page, server, f"model=models/{label}/&dtype={dtype}&device={device}", clip)
+        _open_and_choose(page, server, query, clip)
         page.wait_for_selector("#preflight[data-fits=false][data-audio=true]")
         problem = page.locator("#preflight-problems li[data-code=audio-too-long]")
         assert problem.count() == 1 and problem.get_attribute("data-severity") == "error"
@@ -225,15 +231,12 @@ def test_what_will_not_fit_is_refused_before_any_download(browser, server, devic
 
 def test_a_recording_shows_its_duration(browser, server, device, references, tmp_path):
     """Chromium's fake microphone (a beep): the length ticks while recording, and the checked clip shows its own."""
-    label = "a0"
-    dtype = next(iter(references[label]["variants"]))
+    _, _, query = _first_variant(references, device)
     errors = PageErrors()
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors.watch(page)
     try:
-        page.goto(f"{server.url}index.html?model=models/{label}/&dtype={dtype}&device={device}")
-        page.wait_for_function("() => window.vibevoice !== undefined", timeout=60_000)
-        page.evaluate("() => window.vibevoice.app.ready")
+        _open(page, server, query)
         page.click("#record-button")
         page.wait_for_selector("#audio-info[data-state=recording]")
         page.wait_for_function("() => parseFloat(document.getElementById('audio-info').textContent.split('…')[1]) >= 1.5", timeout=30_000)
