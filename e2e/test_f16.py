@@ -11,13 +11,13 @@ library's WAV parser, resampler and front end still run on them.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from conftest import clips_of, folder_labels
+from dawn_node import node_env, node_paths
 from harness import check_transcript
 from vibevoice_asr_web import runfiles
 from vibevoice_asr_web.artifact import contract
@@ -38,38 +38,6 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("case", cases, ids=[f"{label}-{dtype}-{clip}" for label, dtype, clip in cases])
 
 
-def _external(repo: str, path: str) -> Path | None:
-    """A file of an external Bazel repository in this test's runfiles (None outside Bazel)."""
-    for variable in ("RUNFILES_DIR", "TEST_SRCDIR"):
-        root = os.environ.get(variable)
-        if root and (Path(root) / repo / path).exists():
-            return Path(root) / repo / path
-    return None
-
-
-def _lavapipe_env() -> dict[str, str]:
-    """VK_ICD_FILENAMES and the library folder: @lavapipe under Bazel, else tools/lavapipe/setup.sh."""
-    bundled = _external("lavapipe", "lavapipe")
-    if bundled:
-        return {"VK_ICD_FILENAMES": str(bundled / "icd.d" / "lvp.json"), "VIBEVOICE_LAVAPIPE_LIB": str(bundled / "lib")}
-    script = Path(__file__).resolve().parents[1] / "tools" / "lavapipe" / "setup.sh"
-    out = subprocess.run(["bash", str(script), "--print-env"], check=True, capture_output=True, text=True).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-
-
-def _node_paths() -> dict[str, Path]:
-    """run.mjs, web/ (the library's sources) and both node_modules folders."""
-    web = runfiles.locate("web/src").parent
-    here = Path(__file__).resolve().parent
-    return {
-        "run": here / "dawn" / "run.mjs",
-        "web": web,
-        "node_modules": _external("npm", "node_modules") or web / "node_modules",
-        "dawn_modules": _external("npm_dawn", "node_modules") or here / "dawn" / "node_modules",
-        "node": _external("npm", "bin/node") or Path("node"),
-    }
-
-
 def _playable(clip: Path, folder: Path) -> Path:
     """WAV as it is; another container decoded by the Python front end into float WAV at its own rate."""
     if clip.suffix.lower() == ".wav":
@@ -88,9 +56,8 @@ def _playable(clip: Path, folder: Path) -> Path:
 def dawn_run(artifact_folders, audio_files, references, tmp_path_factory):
     """(label, dtype) -> run.mjs's JSON (adapter, runtime info, one result per clip), run once each."""
     scratch = tmp_path_factory.mktemp("dawn")
-    env = {**os.environ, **_lavapipe_env(), "MESA_SHADER_CACHE_DIR": str(scratch / "mesa-shader-cache")}
-    env["LD_LIBRARY_PATH"] = ":".join(p for p in (env["VIBEVOICE_LAVAPIPE_LIB"], os.environ.get("LD_LIBRARY_PATH")) if p)
-    paths = _node_paths()
+    env = node_env(scratch)
+    paths = node_paths()
     audio = {clip.name: _playable(clip, scratch) for clip in audio_files}
     description = runfiles.locate("web/artifact_description.json")
     runs: dict[tuple[str, str], dict] = {}
