@@ -9,7 +9,7 @@ import json
 import pytest
 
 from conftest import SHAPE_FOLDERS, clips_of, folder_labels
-from harness import PageErrors, check_transcript
+from harness import PageErrors, check_prefill_row_limit, check_transcript
 from vibevoice_asr_web.artifact import contract
 
 DTYPES = list(contract.DTYPE_SUFFIX)
