@@ -1,11 +1,13 @@
 // Single ONNX graphs on onnxruntime-web's WebGPU EP in Node on Dawn (lavapipe, as run.mjs), for
 // diagnostics that compare one op with onnxruntime CPU in Python (e2e/test_f16_attention.py).
 //
-// Usage: node --liftoff-only graphs.mjs --job JOB.json --out OUT.json [--node-modules DIR] [--dawn-modules DIR]
+// Usage: node --liftoff-only graphs.mjs --job JOB.json --out OUT.json [--zero-locals] [--node-modules DIR] [--dawn-modules DIR]
 //   JOB.json: {"graphs": [{"name", "model": "file.onnx", "feeds": {NAME: TENSOR}}]}
 //   OUT.json: {"adapter", "loopLocalProbe" (webgpu.mjs), "ortVersion", "results": [{"name", "outputs": {NAME: TENSOR}, "programs": [labels]}]}
 //   TENSOR: {"type": "float32" | "float16" | "int32" | "int64", "dims": [...], "base64": little-endian bytes}
 // "programs" are the labels of the WGSL modules compiled while the graph ran (which kernels it took).
+// --zero-locals gives every uninitialized WGSL local its zero value explicitly (webgpu.mjs, recordShaders);
+// "rewrites" counts the declarations it changed.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -16,10 +18,11 @@ const ARRAYS = { float32: Float32Array, float16: Uint16Array, int32: Int32Array,
 
 function parseArgs(argv) {
   const options = { 'node-modules': join(here, '..', '..', 'web', 'node_modules'), 'dawn-modules': join(here, 'node_modules') };
-  for (let i = 0; i < argv.length; i += 2) {
+  for (let i = 0; i < argv.length; i++) {
     const name = argv[i].replace(/^--/, '');
-    if (!['job', 'out', 'node-modules', 'dawn-modules'].includes(name)) throw new Error(`unknown argument ${argv[i]}: see the usage at the top of graphs.mjs`);
-    options[name] = argv[i + 1];
+    if (name === 'zero-locals') options[name] = true;
+    else if (['job', 'out', 'node-modules', 'dawn-modules'].includes(name)) options[name] = argv[++i];
+    else throw new Error(`unknown argument ${argv[i]}: see the usage at the top of graphs.mjs`);
   }
   for (const needed of ['job', 'out']) {
     if (!options[needed]) throw new Error(`--${needed} is required: see the usage at the top of graphs.mjs`);
@@ -44,7 +47,7 @@ async function main() {
   await installWebGpu(options['dawn-modules']);
   const adapter = await adapterReport();
   const probe = await loopLocalProbe();
-  const shaders = recordShaders();
+  const shaders = recordShaders({ zeroLocals: Boolean(options['zero-locals']) });
   const dist = join(resolve(options['node-modules']), 'onnxruntime-web', 'dist');
   const ort = await import(pathToFileURL(join(dist, 'ort.webgpu.mjs')).href);
   const build = 'ort-wasm-simd-threaded.asyncify';
@@ -61,6 +64,7 @@ async function main() {
         name: graph.name,
         outputs: Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, fromTensor(t)])),
         programs: shaders.slice(first).map((s) => s.label),
+        rewrites: shaders.slice(first).reduce((sum, s) => sum + s.rewrites, 0),
         webgpuDeviceCreated: Boolean(ort.env.webgpu.device),
       });
     } finally {

@@ -30,13 +30,25 @@ export async function installWebGpu(dawnModules) {
   Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]), userAgent: 'node-dawn' }, configurable: true });
 }
 
-/** Every WGSL program onnxruntime-web compiles from now on, in order (to read which kernel a graph ran). */
-export function recordShaders() {
+// A function-scope `var NAME : TYPE;` (no initializer): module-scope ones are `var<private>` and the like.
+const UNINITIALIZED_LOCAL = /\bvar ([A-Za-z_]\w*) : ([^;=]+);/g;
+
+/**
+ * Every WGSL program compiled from now on, in order: {label, rewrites} (to read which kernels a graph ran).
+ * With `zeroLocals`, each uninitialized local is given its zero value explicitly (`var x = T();`), which is
+ * what WGSL means anyway and what Tint's SPIR-V then honours in a loop (LOOP_LOCAL_PROBE).
+ */
+export function recordShaders({ zeroLocals = false } = {}) {
   const shaders = [];
   const device = globalThis.GPUDevice.prototype;
   const { createShaderModule } = device;
   device.createShaderModule = function (descriptor) {
-    shaders.push({ label: descriptor.label ?? "", code: descriptor.code });
+    let rewrites = 0;
+    if (zeroLocals) {
+      const code = descriptor.code.replace(UNINITIALIZED_LOCAL, (_, name, type) => (rewrites++, `var ${name} = ${type.trim()}();`));
+      descriptor = { ...descriptor, code };
+    }
+    shaders.push({ label: descriptor.label ?? '', rewrites });
     return createShaderModule.call(this, descriptor);
   };
   return shaders;
