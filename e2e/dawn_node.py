@@ -38,6 +38,14 @@ def node_env(scratch: Path) -> dict[str, str]:
     return env
 
 
+def run_node(command: list[str], env: dict[str, str], timeout_s: int, what: str) -> str:
+    """Runs a Node script to its end; its log (Dawn's limit warnings left out), or a failure that shows it."""
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout_s)
+    log = "\n".join(line for line in done.stderr.splitlines() if "artificially reduced" not in line)
+    assert done.returncode == 0, f"{what} failed (exit {done.returncode}):\n{log[-6000:]}"
+    return log
+
+
 def node_paths() -> dict[str, Path]:
     """run.mjs, graphs.mjs, web/ (the library's sources), both node_modules folders and node."""
     web = runfiles.locate("web/src").parent

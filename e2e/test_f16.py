@@ -11,13 +11,12 @@ library's WAV parser, resampler and front end still run on them.
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from conftest import clips_of, folder_labels
-from dawn_node import node_env, node_paths
+from dawn_node import node_env, node_paths, run_node
 from harness import NARROW_SUBGROUP_ROW_LIMIT, check_prefill_row_limit, check_transcript
 from vibevoice_asr_web import runfiles
 from vibevoice_asr_web.artifact import contract
@@ -76,10 +75,7 @@ def dawn_run(artifact_folders, audio_files, references, tmp_path_factory):
             command += ["--prefill-chunk-tokens", str(prefill_rows)]
         for name in clips or clips_of(label):
             command += ["--audio", str(audio[name])]
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-        log = "\n".join(line for line in done.stderr.splitlines() if "artificially reduced" not in line)
-        print(log)
-        assert done.returncode == 0, f"run.mjs failed for {label} {dtype} (exit {done.returncode}):\n{log[-6000:]}"
+        print(run_node(command, env, RUN_TIMEOUT_S, f"run.mjs for {label} {dtype}"))
         runs[key] = json.loads(out.read_text())
         return runs[key]
 

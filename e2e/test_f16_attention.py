@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 
 import numpy as np
 import onnx
 import onnxruntime
 import pytest
 
-from dawn_node import node_env, node_paths
+from dawn_node import node_env, node_paths, run_node
 from vibevoice_asr_web.fixtures.attention_graphs import AttentionShape, build, feeds
 
 # The 31 / 32 boundary, at the smallest layout the CPU kernel takes (one head of 8), the tiny decoder's
@@ -64,9 +63,7 @@ def _run_graphs(scratch, job: dict, zero_locals: bool) -> dict:
     command = [str(paths["node"]), "--liftoff-only", str(paths["graphs"]), "--job", str(scratch / f"{name}.json"),
                "--out", str(scratch / f"{name}_out.json"), "--node-modules", str(paths["node_modules"]),
                "--dawn-modules", str(paths["dawn_modules"]), *(["--zero-locals"] if zero_locals else [])]  # fmt: skip
-    done = subprocess.run(command, env=node_env(scratch), capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    log = "\n".join(line for line in done.stderr.splitlines() if "artificially reduced" not in line)
-    assert done.returncode == 0, f"graphs.mjs failed (exit {done.returncode}):\n{log[-6000:]}"
+    run_node(command, node_env(scratch), RUN_TIMEOUT_S, "graphs.mjs")
     report = json.loads((scratch / f"{name}_out.json").read_text())
     for result in report["results"]:
         assert result["webgpuDeviceCreated"], f"{result['name']}: onnxruntime-web created no WebGPU device"
