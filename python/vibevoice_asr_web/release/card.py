@@ -141,7 +141,8 @@ def _browser(table: GateTable, dtype: str) -> str:
     if row is None:
         return "not run"
     if row.result == PASS:
-        return "passed on " + ", ".join(passed_on(row.detail)) if passed_on(row.detail) else "passed"
+        adapters = passed_on(row.detail)
+        return f"passed on {', '.join(adapters)}" if adapters else "passed"
     if row.result == SKIP:
         return "not run: " + row.detail.removeprefix("not run on this machine: ").removeprefix("--no-browser: ")
     return "FAILED"
