@@ -114,3 +114,14 @@ def top_logits_diff(got: dict, want: dict) -> float:
     by_id = dict(zip(got["ids"], got["values"]))
     shared = [(by_id[i], v) for i, v in zip(want["ids"], want["values"]) if i in by_id]
     return max(abs(a - b) for a, b in shared)
+
+
+# onnxruntime-web's flash-attention prefill (decoder calls of 32+ rows) shuffles keys across 8 subgroup lanes; the
+# library caps calls at 31 rows where subgroups are narrower (web/src/vibevoice/generation/prefill.ts).
+NARROW_SUBGROUP_ROW_LIMIT = 31
+
+
+def check_prefill_row_limit(info: dict, adapter: dict) -> None:
+    """The library's cap on prefill rows per call: 31 on adapters with subgroups under 8 lanes, none otherwise."""
+    narrow = "subgroups" in adapter["features"] and (adapter.get("subgroupMinSize") or 8) < 8
+    assert info["prefillRowLimit"] == (NARROW_SUBGROUP_ROW_LIMIT if narrow else None), (adapter, info["prefillRowLimit"])

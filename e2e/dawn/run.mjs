@@ -8,14 +8,13 @@
 //   [--max-new-tokens N] [--prefill-chunk-tokens N] [--require-feature NAME...]
 //   [--node-modules DIR] [--dawn-modules DIR] [--web-dir DIR] [--artifact-description FILE]
 // With lavapipe: VK_ICD_FILENAMES=<icd json> LD_LIBRARY_PATH=<its lib/> MESA_SHADER_CACHE_DIR=<scratch>
-// (tools/lavapipe/setup.sh --print-env). --liftoff-only: without it V8's optimizing compile of
-// onnxruntime-web's wasm blocks the first run for minutes, and Dawn's pending promises do not keep
-// the event loop alive meanwhile.
+// (tools/lavapipe/setup.sh --print-env). --liftoff-only: see webgpu.mjs, which sets up the GPU.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { installFetch, ORIGIN } from './serve.mjs';
+import { adapterReport, installWebGpu, runMain } from './webgpu.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -40,30 +39,6 @@ function parseArgs(argv) {
     if (!options[needed]) throw new Error(`--${needed} is required: see the usage at the top of run.mjs`);
   }
   return options;
-}
-
-/** Dawn's GPU, with the two things onnxruntime-web needs from a page that dawn.node lacks. */
-async function installWebGpu(dawnModules) {
-  const { create, globals } = await import(pathToFileURL(join(resolve(dawnModules), 'webgpu', 'index.js')).href);
-  // Browsers expose the GPU* classes and constants (GPUBufferUsage...) as globals; onnxruntime-web uses them.
-  Object.assign(globalThis, globals);
-  // onnxruntime-web's wasm heap is a SharedArrayBuffer; dawn.node rejects views of one, browsers accept them.
-  const copyShared = (data) => {
-    const buffer = ArrayBuffer.isView(data) ? data.buffer : data;
-    if (!(buffer instanceof SharedArrayBuffer)) return data;
-    if (!ArrayBuffer.isView(data)) return new Uint8Array(data).slice().buffer;
-    return data instanceof DataView ? new Uint8Array(buffer, data.byteOffset, data.byteLength).slice() : data.slice();
-  };
-  const queue = globals.GPUQueue.prototype;
-  const { writeBuffer, writeTexture } = queue;
-  queue.writeBuffer = function (target, offset, data, ...rest) {
-    return writeBuffer.call(this, target, offset, copyShared(data), ...rest);
-  };
-  queue.writeTexture = function (destination, data, ...rest) {
-    return writeTexture.call(this, destination, copyShared(data), ...rest);
-  };
-  // Node 20 has no navigator; the library and onnxruntime-web read navigator.gpu.
-  Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]), userAgent: 'node-dawn' }, configurable: true });
 }
 
 async function bundleLibrary(options, out) {
@@ -112,23 +87,6 @@ function browserTransformers() {
         return { contents: source, loader: 'js' };
       });
     },
-  };
-}
-
-async function adapterReport() {
-  const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-  if (!adapter) throw new Error('Dawn found no WebGPU adapter: is VK_ICD_FILENAMES set to lavapipe\'s ICD json (tools/lavapipe/setup.sh --print-env)?');
-  const info = adapter.info;
-  return {
-    vendor: info.vendor,
-    architecture: info.architecture,
-    device: info.device,
-    description: info.description,
-    subgroupMinSize: info.subgroupMinSize,
-    subgroupMaxSize: info.subgroupMaxSize,
-    features: [...adapter.features].sort(),
-    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-    maxBufferSize: adapter.limits.maxBufferSize,
   };
 }
 
@@ -182,15 +140,4 @@ async function main() {
   writeFileSync(options.out, JSON.stringify({ adapter, runtime, dtype: options.dtype, results }, null, 1));
 }
 
-// Dawn's pending promises do not keep Node's event loop alive; this does until the work is done.
-const keepAlive = setInterval(() => {}, 1000);
-main().then(
-  () => {
-    clearInterval(keepAlive);
-    process.exit(0); // dawn.node holds handles that would keep the process up
-  },
-  (error) => {
-    console.error(`run.mjs: ${error?.stack ?? error}`);
-    process.exit(1);
-  },
-);
+runMain('run.mjs', main);

@@ -1,5 +1,6 @@
 """The model card, rendered from a fixed release description that takes every branch (four variants;
-parity measured, skipped and missing; browser passed, skipped, failed and not run), against the card
+parity measured, skipped and missing; browser passed on both adapters and on one, skipped and failed; the
+"not run" of no browser row is the second test's), against the card
 recorded in golden/model_card.md: a change to the card's text is a change to that file, on purpose
 (`PYTHONPATH=python python python/tests/test_release_card.py` rewrites it)."""
 
@@ -52,9 +53,12 @@ def _table() -> gates.GateTable:
     table.add([
         gates.Gate("files", gates.ALL, gates.PASS, "42 files, sha256 verified"),
         gates.Gate("parity", "fp32", gates.PASS, "min cosine 0.99999 | greedy identical\nsecond line left out"),
-        gates.Gate("browser", "fp32", gates.PASS, "3 clips"),
-        gates.Gate("browser", "fp16", gates.SKIP, "not run on this machine: no shader-f16"),
-        gates.Gate("browser", "q4", gates.FAIL, "tokens differ"),
+        gates.Gate("browser", "fp32", gates.PASS, "SwiftShader in Chromium: 5 passed (test_browser_equals_onnxruntime[a0-fp32-hello.wav]...); "
+                   "lavapipe in Node on Dawn: 5 passed (test_dawn_equals_onnxruntime[a0-fp32-hello.wav]...)"),
+        gates.Gate("browser", "fp16", gates.PASS, "SwiftShader in Chromium: skipped: fp16 needs the WebGPU feature shader-f16; "
+                   "lavapipe in Node on Dawn: 5 passed (test_dawn_equals_onnxruntime[a2-fp16-hello.wav]...)"),
+        gates.Gate("browser", "q4", gates.FAIL, "SwiftShader in Chromium: 1 failed: tokens differ"),
+        gates.Gate("browser", "q4f16", gates.SKIP, "not run on this machine: SwiftShader in Chromium: skipped: no shader-f16"),
     ])
     return table
 
@@ -81,6 +85,7 @@ def test_a_card_without_a_hub_source_or_thresholds_says_so():
     assert "the local checkpoint `microsoft/VibeVoice-ASR-HF`" in text and "Gates this release passed" not in text
     assert "| license | unknown — check the source |" in text and "| fp32 |" in text and "| q4 |" not in text
     assert "dtype: 'fp32'" in text and "largest tensor ?" in text
+    assert "| not run |" in text and "No variant passed a browser test for this release." in text
 
 
 if __name__ == "__main__":

@@ -1,10 +1,13 @@
-"""The browser gate: the project's own browser suite (//e2e:webgpu) run on the release folder.
+"""The browser gate: the project's own browser suites run on the release folder.
 
-It runs `bazel test //e2e:webgpu --test_env=VIBEVOICE_E2E_ARTIFACTS=<release folder>` in the
-workspace (`./bazelw`, which works offline) and reads the suite's JUnit XML back: a variant passes
-when a test whose id names it (e.g. `test_transcribe[q4]`) passed and none failed; it is skipped
-when the suite skipped it (SwiftShader has no shader-f16, so fp16 / q4f16 are skipped there, with
-that reason); it fails when one of its tests failed. The gate fails as a whole when the suite
+Two suites, each on its own software adapter (SUITES): //e2e:webgpu drives headless Chromium on
+SwiftShader (no shader-f16, so fp16 / q4f16 are skipped there, with that reason), and
+//e2e:webgpu_f16 runs the same web library in Node on Dawn and Mesa's lavapipe, which has shader-f16.
+It runs `bazel test <both> --test_env=VIBEVOICE_E2E_ARTIFACTS=<release folder>` in the workspace
+(`./bazelw`, which works offline) and reads each suite's JUnit XML back: a variant passes when a test
+whose id names it (e.g. `test_transcribe[q4]`) passed and none failed, on any adapter; it is skipped
+when every suite skipped it; it fails when one of its tests failed. Its detail says what happened on
+each adapter (`passed_on` reads that back for the model card). The gate fails as a whole when a suite
 fails outside any variant, or runs no test on these artifacts.
 
 Where Bazel cannot be run (inside a Bazel test, or outside a checkout) the gate fails and says so;
@@ -26,11 +29,28 @@ from pathlib import Path
 from vibevoice_asr_web.progress import Progress
 from vibevoice_asr_web.release.gates import ALL, FAIL, PASS, SKIP, Gate
 
-E2E_TARGET = "//e2e:webgpu"
 ARTIFACTS_ENV = "VIBEVOICE_E2E_ARTIFACTS"
-TEST_XML = Path("bazel-testlogs") / "e2e" / "webgpu" / "test.xml"
 BAZEL_RUN_ENV = ("RUNFILES_DIR", "RUNFILES_MANIFEST_FILE", "JAVA_RUNFILES", "PYTHON_RUNFILES", "BUILD_WORKSPACE_DIRECTORY", "BUILD_WORKING_DIRECTORY")
 TAIL_LINES = 15
+
+
+@dataclass(frozen=True)
+class Suite:
+    target: str  # the Bazel test target
+    adapter: str  # the WebGPU adapter it runs on, as the gate and the model card name it
+
+    @property
+    def test_xml(self) -> Path:
+        package, name = self.target.removeprefix("//").split(":")
+        return Path("bazel-testlogs") / package / name / "test.xml"
+
+
+# Both adapters are software renderers: no suite runs on a real GPU.
+SUITES = (
+    Suite("//e2e:webgpu", "SwiftShader in Chromium"),
+    Suite("//e2e:webgpu_f16", "lavapipe in Node on Dawn"),
+)
+E2E_TARGETS = " ".join(suite.target for suite in SUITES)
 
 
 @dataclass
@@ -38,6 +58,7 @@ class TestCase:
     name: str
     outcome: str  # "passed", "failed", "skipped"
     message: str = ""
+    adapter: str = ""  # the suite's (Suite.adapter)
 
     def mentions(self, dtype: str) -> bool:
         params = self.name[self.name.find("[") + 1:] if "[" in self.name else ""
@@ -51,7 +72,7 @@ class SuiteRun:
     log_tail: str = ""
 
 
-def parse_junit(path: Path) -> list[TestCase]:
+def parse_junit(path: Path, adapter: str = "") -> list[TestCase]:
     """pytest's JUnit XML -> test cases with their outcome and skip/failure message."""
     cases = []
     for case in ElementTree.parse(path).getroot().iter("testcase"):
@@ -63,7 +84,7 @@ def parse_junit(path: Path) -> list[TestCase]:
                 break
             if child.tag == "skipped":
                 outcome, message = "skipped", (child.get("message") or child.text or "").strip()
-        cases.append(TestCase(name, outcome, message))
+        cases.append(TestCase(name, outcome, message, adapter))
     return cases
 
 
@@ -89,7 +110,7 @@ def why_not_runnable() -> str | None:
 def bazel_command(workspace: Path, folders: list[Path]) -> list[str]:
     bazelw = workspace / "bazelw"
     return [
-        str(bazelw) if bazelw.is_file() else "bazel", "test", E2E_TARGET,
+        str(bazelw) if bazelw.is_file() else "bazel", "test", *(suite.target for suite in SUITES),
         f"--test_env={ARTIFACTS_ENV}={','.join(str(f.absolute()) for f in folders)}",
         "--nocache_test_results",  # the folder's path is the same from one release to the next, its contents are not
         "--test_output=errors",
@@ -97,12 +118,12 @@ def bazel_command(workspace: Path, folders: list[Path]) -> list[str]:
 
 
 def run_suite(folders: list[Path], log_path: Path, progress: Progress) -> SuiteRun:
-    """Runs the browser suite with Bazel, its output going to log_path, and reads its JUnit XML."""
+    """Runs the browser suites with Bazel, their output going to log_path, and reads their JUnit XML."""
     workspace = find_workspace()
     command = bazel_command(workspace, folders)
     env = {k: v for k, v in os.environ.items() if k not in BAZEL_RUN_ENV}
-    xml = workspace / TEST_XML
-    stale_before = xml.stat().st_mtime if xml.is_file() else None
+    xmls = {suite: workspace / suite.test_xml for suite in SUITES}
+    stale_before = {suite: xml.stat().st_mtime if xml.is_file() else None for suite, xml in xmls.items()}
     progress.note(f"browser: {' '.join(command)} (in {workspace}; output in {log_path})")
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
@@ -113,8 +134,10 @@ def run_suite(folders: list[Path], log_path: Path, progress: Progress) -> SuiteR
         returncode = process.wait()
         progress.done()
     lines = log_path.read_text(errors="replace").splitlines()
-    fresh = xml.is_file() and xml.stat().st_mtime != stale_before  # never read a previous run's results
-    cases = parse_junit(xml) if fresh else []
+    cases = []
+    for suite, xml in xmls.items():
+        if xml.is_file() and xml.stat().st_mtime != stale_before[suite]:  # never read a previous run's results
+            cases += parse_junit(xml, suite.adapter)
     return SuiteRun(returncode, cases, "\n".join(lines[-TAIL_LINES:]))
 
 
@@ -127,31 +150,50 @@ def gate(
     if runner is None:
         reason = why_not_runnable()
         if reason:
-            return [Gate("browser", ALL, FAIL, f"cannot run {E2E_TARGET}: {reason}; pass --no-browser to release without it")]
+            return [Gate("browser", ALL, FAIL, f"cannot run {E2E_TARGETS}: {reason}; pass --no-browser to release without it")]
         runner = run_suite
     run = runner(folders, log_path, progress)
     return verdict(run, dtypes, log_path)
+
+
+def _per_adapter(cases: list[TestCase]) -> str:
+    """What `cases` (one variant's) did on each adapter: `ADAPTER: N passed (ids)`, `ADAPTER: N failed: ...` or
+    `ADAPTER: skipped: reason`, joined by "; " (the format passed_on reads)."""
+    parts = []
+    for adapter in dict.fromkeys(c.adapter for c in cases):
+        mine = [c for c in cases if c.adapter == adapter]
+        failed = [c for c in mine if c.outcome == "failed"]
+        passed = [c for c in mine if c.outcome == "passed"]
+        if failed:
+            parts.append(f"{adapter}: {len(failed)} failed: " + ", ".join(f"{c.name}: {c.message[:160]}" for c in failed[:3]))
+        elif passed:
+            parts.append(f"{adapter}: {len(passed)} passed ({', '.join(c.name for c in passed[:3])}{'...' if len(passed) > 3 else ''})")
+        else:
+            parts.append(f"{adapter}: skipped: {mine[0].message[:200] or 'by the suite'}")
+    return "; ".join(parts)
+
+
+def passed_on(detail: str) -> list[str]:
+    """The adapters a browser gate row's detail (written by _per_adapter) says its variant passed on."""
+    return [suite.adapter for suite in SUITES if re.search(rf"(^|; ){re.escape(suite.adapter)}: \d+ passed", detail)]
 
 
 def verdict(run: SuiteRun, dtypes: list[str], log_path: Path) -> list[Gate]:
     rows = []
     for dtype in dtypes:
         mine = [c for c in run.cases if c.mentions(dtype)]
-        failed = [c for c in mine if c.outcome == "failed"]
-        passed = [c for c in mine if c.outcome == "passed"]
-        skipped = [c for c in mine if c.outcome == "skipped"]
-        if failed:
-            rows.append(Gate("browser", dtype, FAIL, f"{len(failed)} test(s) failed: " + "; ".join(f"{c.name}: {c.message[:160]}" for c in failed[:3])))
-        elif passed:
-            rows.append(Gate("browser", dtype, PASS, f"{len(passed)} browser test(s) passed ({', '.join(c.name for c in passed[:3])}{'...' if len(passed) > 3 else ''})"))
-        elif skipped:
-            rows.append(Gate("browser", dtype, SKIP, f"not run on this machine: {skipped[0].message[:200] or 'skipped by the suite'}"))
+        if any(c.outcome == "failed" for c in mine):
+            rows.append(Gate("browser", dtype, FAIL, _per_adapter(mine)))
+        elif any(c.outcome == "passed" for c in mine):
+            rows.append(Gate("browser", dtype, PASS, _per_adapter(mine)))
+        elif mine:
+            rows.append(Gate("browser", dtype, SKIP, f"not run on this machine: {_per_adapter(mine)}"))
         else:
-            rows.append(Gate("browser", dtype, SKIP, f"no test of {E2E_TARGET} names {dtype} (does it read {ARTIFACTS_ENV}?)"))
+            rows.append(Gate("browser", dtype, SKIP, f"no test of {E2E_TARGETS} names {dtype} (does it read {ARTIFACTS_ENV}?)"))
     unattributed = [c for c in run.cases if c.outcome == "failed" and not any(c.mentions(d) for d in dtypes)]
     if run.returncode != 0 and not any(r.result == FAIL for r in rows):
-        what = "; ".join(f"{c.name}: {c.message[:160]}" for c in unattributed[:3]) or f"bazel exited with {run.returncode}"
-        rows.append(Gate("browser", ALL, FAIL, f"{E2E_TARGET} failed: {what}. Log: {log_path}\n{run.log_tail}"))
+        what = "; ".join(f"{c.adapter}: {c.name}: {c.message[:160]}" for c in unattributed[:3]) or f"bazel exited with {run.returncode}"
+        rows.append(Gate("browser", ALL, FAIL, f"{E2E_TARGETS} failed: {what}. Log: {log_path}\n{run.log_tail}"))
     elif not any(r.result == PASS for r in rows) and not any(r.result == FAIL for r in rows):
-        rows.append(Gate("browser", ALL, FAIL, f"{E2E_TARGET} ran no test on these artifacts ({len(run.cases)} test(s) ran): nothing was proven in a browser. Log: {log_path}"))
+        rows.append(Gate("browser", ALL, FAIL, f"{E2E_TARGETS} ran no test on these artifacts ({len(run.cases)} test(s) ran): nothing was proven in a browser. Log: {log_path}"))
     return rows

@@ -13,6 +13,7 @@ from vibevoice_asr_web import __version__
 from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.checkpoint_source import HUB_ID
 from vibevoice_asr_web.artifact.check import human_bytes
+from vibevoice_asr_web.release.browser import SUITES, passed_on
 from vibevoice_asr_web.release.gates import PASS, SKIP, GateTable
 from vibevoice_asr_web.release.stage import variant_of
 
@@ -140,7 +141,8 @@ def _browser(table: GateTable, dtype: str) -> str:
     if row is None:
         return "not run"
     if row.result == PASS:
-        return "passed"
+        adapters = passed_on(row.detail)
+        return f"passed on {', '.join(adapters)}" if adapters else "passed"
     if row.result == SKIP:
         return "not run: " + row.detail.removeprefix("not run on this machine: ").removeprefix("--no-browser: ")
     return "FAILED"
@@ -227,7 +229,19 @@ def _variants_section(info: dict, table: GateTable, largest: dict[str, str]) -> 
             f"| {d} | {files} | {human_bytes(size)} | {_quantized(info['graphs'][d], d)} | {_parity(d, info.get('parity') or {})} "
             f"| {_browser(table, d)} | {devices} |"
         )
-    return out + ["", "Per graph:", "", *_graph_table(info), ""]
+    return out + ["", _where_browser_tested(table, info["dtypes"]), "", "Per graph:", "", *_graph_table(info), ""]
+
+
+def _where_browser_tested(table: GateTable, dtypes: list[str]) -> str:
+    """Which variants passed the browser suites on which adapter; every such adapter is a software renderer."""
+    tested = []
+    for suite in SUITES:
+        passed = [d for d in dtypes if (row := table.of("browser", d)) and row.result == PASS and suite.adapter in passed_on(row.detail)]
+        if passed:
+            tested.append(f"{suite.adapter} ({', '.join(passed)})")
+    if not tested:
+        return "No variant passed a browser test for this release."
+    return f"Browser-tested on {'; '.join(tested)}: software adapters only, so no variant was tested on a real GPU."
 
 
 def _gates_passed(thresholds: dict) -> list[str]:

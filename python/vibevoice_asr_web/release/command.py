@@ -30,8 +30,9 @@ steps (each skipped on a rerun when its inputs and outputs are unchanged; state 
            parity    fp32 vs PyTorch: cosine >= {FP32_MIN_COSINE} and identical greedy tokens (when it fits in
                      memory); fp16 vs fp32: cosine >= {FP16_MIN_COSINE}; q4 / q4f16 vs fp32: top-1 agreement >= {MIN_TOP1}
                      (--min-top1 changes it)
-           browser   bazel test //e2e:webgpu on the release folder (variants this machine cannot
-                     run, e.g. fp16 / q4f16 without shader-f16, are skipped with the reason)
+           browser   bazel test //e2e:webgpu //e2e:webgpu_f16 on the release folder: Chromium on SwiftShader, and
+                     the web library in Node on lavapipe, which has shader-f16 (a variant no suite
+                     can run is skipped with the reason)
            any FAIL: nothing is uploaded, and the table says which gate and variant failed
   card     README.md: source, revision, license, variants, metrics, devices, usage
   upload   one commit (huggingface_hub create_commit), the repo created if needed; token from

@@ -5,7 +5,7 @@
   buffers    artifact/check.py: the check export and quantize run on what they write
   chunks    /
   parity    parity_gate.py: fp32 vs PyTorch, the others vs fp32, at the thresholds below
-  browser   browser.py: //e2e:webgpu on the release folder
+  browser   browser.py: //e2e:webgpu (SwiftShader) and //e2e:webgpu_f16 (lavapipe) on the release folder
 
 A row is pass, FAIL or skip (with the reason); any FAIL refuses the release.
 """

@@ -22,6 +22,9 @@ export interface PrefillChunk {
  * this adapter (Infinity: no limit). From 32 new tokens on, it runs a flash-attention prefill shader
  * that assumes subgroups of at least 8 lanes; with narrower ones (SwiftShader's are 4) its attention
  * is wrong, while calls of up to 31 tokens take its split-reduce path, which is right there too.
+ * Compiled by Tint to SPIR-V (Vulkan) that shader is wrong on wider subgroups as well (README: "Tint's
+ * SPIR-V zeroes a loop's local once"); no adapter property names the backend, and the probe that tells
+ * (e2e/dawn/webgpu.mjs) does not run here yet, so that is not capped.
  */
 export function prefillRowLimit(device: string, adapter: { features: string[]; subgroupMinSize?: number }): number {
   const narrow = adapter.features.includes('subgroups') && adapter.subgroupMinSize !== undefined && adapter.subgroupMinSize < 8;
