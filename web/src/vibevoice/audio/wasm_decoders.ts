@@ -1,6 +1,6 @@
-// Decoding where neither WebAudio nor WebCodecs can (a Worker without AudioDecoder, Node): the
-// wasm-audio-decoders family, which compiles libmpg123, libFLAC, libopus and libvorbis to
-// WebAssembly and inlines the wasm in its JavaScript, so nothing is fetched from beside the page.
+// Decoding where neither WebAudio nor WebCodecs can (a Worker without AudioDecoder, Node), and FLAC
+// in any Worker: the wasm-audio-decoders family, which compiles libmpg123, libFLAC, libopus and
+// libvorbis to WebAssembly and inlines the wasm in its JavaScript, so nothing is fetched from beside the page.
 // Each package is imported only when a file needs it (ogg-opus-decoder's optional speech
 // enhancement model, 4 MB, is never imported: we do not ask for it).
 // WebM and MP4 (what MediaRecorder writes) have no decoder in this family: they stay with WebCodecs
@@ -27,14 +27,16 @@ interface FileDecoder {
  * merges a final frame shorter than its look-ahead into the one before, and only the first of the
  * two decodes: numbers.flac's last frame (624 samples in 13 bytes) went missing. With the padding
  * it is found, and the zeros after it are ignored; the result is sample-exact with libsndfile.
- * Mediabunny (the WebCodecs path) drops the same frame for a similar reason (its FLAC demuxer asks
- * for 16 bytes at each frame start), so FLAC comes here even where an AudioDecoder exists.
+ * Mediabunny 1.61 (the WebCodecs path) drops the same frame: its FLAC demuxer asks for 16 bytes at
+ * each frame start (measured in Chromium 156: 53,248 frames, 53,872 with the padding, as libsndfile
+ * and WebAudio), so FLAC comes here even where an AudioDecoder exists.
  */
 const FLAC_PADDING = 16;
 
 /**
- * The wasm libFLAC build scales its integers by 1 / (2^(bits-1) - 1); libsndfile, browsers and our
- * WAV parser use 1 / 2^(bits-1). Back to the integers, then the common scale: sample-exact again.
+ * The wasm libFLAC build scales its integers by 1 / (2^(bits-1) - 1) (measured on 16-bit FLAC);
+ * libsndfile, browsers and our WAV parser use 1 / 2^(bits-1). Back to the integers, then the
+ * common scale: sample-exact again.
  */
 function rescaleFlac(decoded: FamilyDecoded & { bitDepth: number }): FamilyDecoded {
   const full = 2 ** (decoded.bitDepth - 1);
@@ -50,11 +52,18 @@ function padded(bytes: Uint8Array, padding: number): Uint8Array {
   return out;
 }
 
+/** mpg123-decoder always returns two channels; a mono MP3's are the same samples, and one is kept. */
+function monoIfSame(decoded: FamilyDecoded): FamilyDecoded {
+  const [left, right] = decoded.channelData;
+  if (right && right.every((value, i) => value === left[i])) decoded.channelData = [left];
+  return decoded;
+}
+
 /** Per container: the package that decodes it, loaded on first use. */
 const DECODERS = {
   mp3: async (): Promise<FileDecoder> => {
     const decoder = new (await import('mpg123-decoder')).MPEGDecoder();
-    return { ready: decoder.ready, decodeWhole: (bytes) => decoder.decode(bytes), free: () => decoder.free() };
+    return { ready: decoder.ready, decodeWhole: (bytes) => monoIfSame(decoder.decode(bytes)), free: () => decoder.free() };
   },
   flac: async (): Promise<FileDecoder> => {
     const decoder = new (await import('@wasm-audio-decoders/flac')).FLACDecoder();
@@ -79,10 +88,7 @@ export function hasWasmDecoder(container: AudioContainer): container is WasmCont
 /** Why a file did not decode: the message for the caller's unsupported-audio error. */
 export class WasmDecodeError extends Error {}
 
-/**
- * Every channel of the file at its own rate. mpg123-decoder always returns two channels (a mono
- * MP3's two are identical, so averaging them to mono changes nothing).
- */
+/** Every channel of the file at its own rate. */
 export async function decodeWithWasm(bytes: Uint8Array, container: WasmContainer): Promise<DecodedAudio> {
   const decoder = await DECODERS[container]();
   try {
