@@ -98,7 +98,7 @@ export async function decodeWithWasm(bytes: Uint8Array, container: WasmContainer
       const [first] = decoded.errors;
       throw new WasmDecodeError(`${decoded.errors.length} damaged frame(s), the first at frame ${first.frameNumber}: ${first.message}`);
     }
-    if (decoded.samplesDecoded === 0) throw new WasmDecodeError('it holds no audio frames');
+    if (decoded.samplesDecoded === 0) throw new WasmDecodeError('no audio frames could be decoded from it');
     return { channels: decoded.channelData, sampleRate: decoded.sampleRate };
   } finally {
     decoder.free();
