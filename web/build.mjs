@@ -2,10 +2,11 @@
 // so the page needs nothing from another origin. Every src/X.ts with a static/X.html becomes X.js;
 // the library's Worker (src/vibevoice/worker/worker.ts) becomes worker.js, which the demo's client
 // starts; the library itself (src/vibevoice/index.ts) becomes vibevoice-asr.js, an ES module other
-// pages can import. Each file is whole (built on its own, no chunks shared between them): the page's
-// main thread then loads only the client, and each file finds ort/ beside itself from
-// import.meta.url. Only what a file imports dynamically, the wasm audio decoders (loaded when a
-// file needs them), is split off, into chunks/ beside it; that code does not use import.meta.url.
+// pages can import. Each file is built on its own (no code shared between them): the page's main
+// thread then loads only the client, and each file finds ort/ beside itself from import.meta.url.
+// Only what a file imports dynamically, the wasm audio decoders (loaded when a file needs them), is
+// split off into chunks/, with the few bundler helpers they share with the file; none of that code
+// uses import.meta.url.
 // Usage: node build.mjs --node-modules DIR --out DIR [--src DIR] [--static DIR] [--artifact-description FILE]
 // (without --artifact-description, the Python package of this checkout writes it: artifact_description.mjs).
 import { cpSync, mkdirSync, readdirSync } from 'node:fs';
