@@ -35,6 +35,7 @@ entryPoints.push({ in: join(options.src, 'vibevoice', 'index.ts'), out: 'vibevoi
 entryPoints.push({ in: join(options.src, 'vibevoice', 'worker', 'worker.ts'), out: 'worker' });
 
 mkdirSync(out, { recursive: true });
+const plugins = [artifactDescriptionPlugin(descriptionFile(options['artifact-description'], join(here, '..')))];
 for (const entryPoint of entryPoints) {
   await build({
     entryPoints: [entryPoint],
@@ -49,7 +50,7 @@ for (const entryPoint of entryPoints) {
     sourcemap: false,
     nodePaths: [nodeModules],
     logLevel: 'warning',
-    plugins: [artifactDescriptionPlugin(descriptionFile(options['artifact-description'], join(here, '..')))],
+    plugins,
     external: [...NODE_PROBES, ...NEVER_IMPORTED],
   });
 }

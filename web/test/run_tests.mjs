@@ -88,5 +88,7 @@ process.exit(
     VIBEVOICE_TEST_TENSORS: pathToFileURL(tensorsBundle).href,
     VIBEVOICE_REPO_ROOT: resolve(options['repo-root']),
     VIBEVOICE_ARTIFACT_DESCRIPTION: description,
+    VIBEVOICE_WEB_DIR: webDir,
+    VIBEVOICE_NODE_MODULES: nodeModules,
   }),
 );
