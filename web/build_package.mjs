@@ -1,7 +1,8 @@
 // Builds the npm package's dist/: the library (index.js), the main-thread client (client.js) and the
 // Worker (worker.js) as ES modules with source maps, each whole (no shared chunks, so import.meta.url
-// is the entry's own file), the artifact description inlined; Transformers.js, onnxruntime-web and
-// Mediabunny stay imports (dependencies, not bundled); onnxruntime-web's wasm files under dist/ort/,
+// is the entry's own file), the artifact description inlined; Transformers.js, onnxruntime-web,
+// Mediabunny and the wasm audio decoders stay imports (dependencies, not bundled; the decoders'
+// imports are dynamic, so an app's bundler can split them off); onnxruntime-web's wasm files under dist/ort/,
 // where the library looks for them (beside its own file); the .d.ts types under dist/types/.
 // Usage: node build_package.mjs [--node-modules DIR] [--out DIR] [--artifact-description FILE]
 // (npm pack runs it as `prepack`; without --artifact-description the Python package writes it).
@@ -36,7 +37,16 @@ await build({
   logLevel: 'warning',
   plugins: [artifactDescriptionPlugin(descriptionFile(options['artifact-description'], join(here, '..')))],
   // The dependencies: an app bundles them once, shared with its own use of them.
-  external: ['@huggingface/transformers', 'onnxruntime-web', 'onnxruntime-web/*', 'mediabunny'],
+  external: [
+    '@huggingface/transformers',
+    'onnxruntime-web',
+    'onnxruntime-web/*',
+    'mediabunny',
+    'mpg123-decoder',
+    '@wasm-audio-decoders/flac',
+    'ogg-opus-decoder',
+    '@wasm-audio-decoders/ogg-vorbis',
+  ],
 });
 copyRuntimeFiles(nodeModules, join(out, 'ort'));
 const tsc = join(nodeModules, 'typescript', 'bin', 'tsc');

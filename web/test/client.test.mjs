@@ -181,8 +181,12 @@ describe('VibeVoiceASRClient', () => {
     assert.equal(result.audio.decode.decoder, 'wav-parser');
   });
 
-  it('without WebAudio or WebCodecs, a compressed file asks for the main thread', async () => {
-    const mp3 = new Uint8Array(readRepoFile('testdata/audio/short.mp3'));
-    await assert.rejects(lib.decodeAudioBytes(mp3), (error) => error instanceof lib.MainThreadDecodeNeeded && error.mainThreadDecode && error.code === 'unsupported-audio');
+  it('without WebAudio or WebCodecs, a WebM recording asks for the main thread (no wasm decoder reads WebM)', async () => {
+    // The start of a MediaRecorder file: the EBML magic, then the Opus codec id the sniffer looks for.
+    const webm = new Uint8Array([0x1a, 0x45, 0xdf, 0xa3, ...new TextEncoder().encode('webm A_OPUS')]);
+    await assert.rejects(
+      lib.decodeAudioBytes(webm),
+      (error) => error instanceof lib.MainThreadDecodeNeeded && error.mainThreadDecode && error.code === 'unsupported-audio' && /WebM and MP4/.test(error.message),
+    );
   });
 });

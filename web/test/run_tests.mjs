@@ -60,6 +60,8 @@ await build({
   nodePaths: [nodeModules],
   logLevel: 'warning',
   plugins: [artifactDescriptionPlugin(description)],
+  // The wasm decoders' Node Worker shim (@eshaz/web-worker) is CommonJS that requires Node's modules.
+  banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
 });
 // The Tensor helpers on Transformers.js' browser build, as the page runs them (its Node build needs
 // onnxruntime-node, which the Bazel node_modules leave out); test/entry_tensors.mjs hands it onnxruntime-web.
@@ -86,5 +88,7 @@ process.exit(
     VIBEVOICE_TEST_TENSORS: pathToFileURL(tensorsBundle).href,
     VIBEVOICE_REPO_ROOT: resolve(options['repo-root']),
     VIBEVOICE_ARTIFACT_DESCRIPTION: description,
+    VIBEVOICE_WEB_DIR: webDir,
+    VIBEVOICE_NODE_MODULES: nodeModules,
   }),
 );

@@ -1,15 +1,20 @@
-// Turns what a page has (a File, bytes, a URL, samples) into float channels at a known rate.
-// WAV goes through our own parser (identical everywhere); other formats through WebAudio where it
-// exists (a page's main thread), decoding at the rate the file itself declares so the browser does
-// not resample (our resampler does that); in a Worker, which has no WebAudio, through WebCodecs'
-// AudioDecoder (audio/webcodecs.ts, handed in by VibeVoiceASR so that the main-thread client, which
-// imports this module, does not carry the demuxers), also at the file's own rate. Where neither
-// exists the error is a MainThreadDecodeNeeded, and the worker client decodes on the main thread
-// (WebAudio) and sends the samples.
+// Turns what a page has (a File, bytes, a URL, samples) into float channels at a known rate, each
+// file by the first of these that can decode it:
+// 1. WAV: our own parser (identical everywhere).
+// 2. WebAudio, where it exists (a page's main thread), at the rate the file itself declares so the
+//    browser does not resample (our resampler does that).
+// 3. WebCodecs' AudioDecoder in a Worker, which has no WebAudio (audio/webcodecs.ts, handed in by
+//    VibeVoiceASR so that the main-thread client, which imports this module, does not carry the
+//    demuxers), at the file's own rate.
+// 4. The wasm decoders (audio/wasm_decoders.ts: MP3, FLAC, Ogg Opus, Ogg Vorbis), where there is no
+//    AudioDecoder or it cannot decode the codec; FLAC always, as they decode it exactly.
+// 5. Otherwise (WebM or MP4 with no AudioDecoder for them) a MainThreadDecodeNeeded error: the
+//    worker client decodes on the main thread (WebAudio) and sends the samples.
 import { VibeVoiceError } from '../errors';
 import { sniffAudio, type AudioContainer } from './sniff';
 import type { DecodedAudio } from './types';
 import { decodeWav } from './wav';
+import { decodeWithWasm, hasWasmDecoder } from './wasm_decoders';
 
 /** A clip already decoded: mono samples or one array per channel, at `sampleRate` Hz. */
 export interface RawAudioInput {
@@ -25,8 +30,8 @@ export type AudioSource = Blob | ArrayBuffer | Uint8Array | string | URL | Float
 
 export interface DecodeInfo {
   container: AudioContainer;
-  /** 'wav-parser' (our own), 'webaudio', 'webcodecs' (Mediabunny + AudioDecoder), or 'samples' (decoded already). */
-  decoder: 'wav-parser' | 'webaudio' | 'webcodecs' | 'samples';
+  /** 'wav-parser' (our own), 'webaudio', 'webcodecs' (Mediabunny + AudioDecoder), 'wasm' (audio/wasm_decoders.ts), or 'samples' (decoded already). */
+  decoder: 'wav-parser' | 'webaudio' | 'webcodecs' | 'wasm' | 'samples';
   /** True when WebAudio had to decode at a rate other than the file's own (the file's rate was unknown). */
   browserResampled: boolean;
 }
@@ -105,16 +110,27 @@ export async function decodeAudioBytes(bytes: Uint8Array, webcodecs?: BytesDecod
     const [audio, browserResampled] = await decodeWithWebAudio(bytes, container, sampleRate);
     return { audio, info: { container, decoder: 'webaudio', browserResampled } };
   }
-  if (webcodecs && hasAudioDecoder()) {
+  const wasm = hasWasmDecoder(container);
+  // FLAC skips WebCodecs: Mediabunny drops a final frame under 16 bytes, the wasm decoder does not.
+  if (webcodecs && hasAudioDecoder() && container !== 'flac') {
     try {
       return { audio: await webcodecs(bytes), info: { container, decoder: 'webcodecs', browserResampled: false } };
+    } catch (error) {
+      // Most often this AudioDecoder lacks the codec (Vorbis, say): the wasm decoder may have it.
+      if (!wasm) throw unsupported(container, (error as Error)?.message || String(error), error);
+    }
+  }
+  if (wasm) {
+    try {
+      return { audio: await decodeWithWasm(bytes, container), info: { container, decoder: 'wasm', browserResampled: false } };
     } catch (error) {
       throw unsupported(container, (error as Error)?.message || String(error), error);
     }
   }
   throw new MainThreadDecodeNeeded(
     'unsupported-audio',
-    `This ${container === 'unknown' ? 'file' : container} file needs WebAudio or WebCodecs to decode, and this environment has neither: ` +
+    `This ${container === 'unknown' ? 'file' : container} file needs WebAudio or WebCodecs to decode, and this environment has neither ` +
+      '(the built-in wasm decoders read only MP3, FLAC, Ogg Opus and Ogg Vorbis; WebM and MP4, as MediaRecorder writes them, are not among them): ' +
       'decode it on the main thread (the worker client does) or pass a WAV file or decoded samples.',
   );
 }
