@@ -119,9 +119,16 @@ def top_logits_diff(got: dict, want: dict) -> float:
 # onnxruntime-web's flash-attention prefill (decoder calls of 32+ rows) shuffles keys across 8 subgroup lanes; the
 # library caps calls at 31 rows where subgroups are narrower (web/src/vibevoice/generation/prefill.ts).
 NARROW_SUBGROUP_ROW_LIMIT = 31
+# What the loop-local probe (web/src/vibevoice/model/loop_locals.ts) writes where a compiler follows WGSL.
+LOCALS_ZEROED_PER_ITERATION = [1.0, 1.0, 1.0]
 
 
 def check_prefill_row_limit(info: dict, adapter: dict) -> None:
-    """The library's cap on prefill rows per call: 31 on adapters with subgroups under 8 lanes, none otherwise."""
+    """The library's cap on prefill rows per call: 31 on adapters with subgroups under 8 lanes, none otherwise;
+    its loop-local workaround (loop_locals.ts) installed exactly where the compiler zeroes a loop's local once
+    (Tint's SPIR-V, on every Vulkan adapter here: SwiftShader and lavapipe), and the probe right after it."""
     narrow = "subgroups" in adapter["features"] and (adapter.get("subgroupMinSize") or 8) < 8
     assert info["prefillRowLimit"] == (NARROW_SUBGROUP_ROW_LIMIT if narrow else None), (adapter, info["prefillRowLimit"])
+    loop_locals = info["adapter"]["loopLocals"]
+    assert loop_locals["correct"] and loop_locals["zeroLocals"] == (loop_locals["probe"] != LOCALS_ZEROED_PER_ITERATION), loop_locals
+    print(f"loop-local probe {loop_locals['probe']} (WGSL: {LOCALS_ZEROED_PER_ITERATION}): workaround {'on' if loop_locals['zeroLocals'] else 'off'}")

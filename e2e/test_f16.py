@@ -22,9 +22,10 @@ from vibevoice_asr_web import runfiles
 from vibevoice_asr_web.artifact import contract
 
 DTYPES = list(contract.DTYPE_SUFFIX)
-# Prompt rows per decoder call in the main comparison: onnxruntime-web's decode kernels, which match here. From
-# 32 rows on it runs its FlashAttention program, which the shader compiler here gets wrong (test_f16_attention.py
-# isolates it to one GroupQueryAttention node), so the full model's 32+ row calls are an expected failure.
+# Prompt rows per decoder call in the main comparison: onnxruntime-web's decode kernels. From 32 rows on it
+# runs its FlashAttention program, which the shader compiler here gets wrong as it stands (test_f16_attention.py
+# isolates it to one GroupQueryAttention node) and right with the library's loop-local workaround
+# (test_flash_attention_prefill: the library's own calls of up to 512 rows).
 SPLIT_REDUCE_ROWS = NARROW_SUBGROUP_ROW_LIMIT
 # One (folder, dtype) loads and transcribes five clips; fp16 on lavapipe is the slowest, about a minute.
 RUN_TIMEOUT_S = 1800
@@ -116,14 +117,11 @@ def test_dawn_equals_onnxruntime(case, dawn_run, references, record_property):
                      record_property=record_property)
 
 
-# Measured on Mesa 25.0.7 lavapipe, Dawn (npm webgpu 0.6.2), onnxruntime-web 1.31.0-dev.20260914: fp32
-# hello.wav (77 prompt tokens) in one decoder call has its first-step top logit 0.045 off onnxruntime
-# CPU (tolerance 1e-3), though every token agrees; any call of 32+ rows gives such an error, calls of
-# up to 31 rows match to 1e-6. The cause, in test_f16_attention.py: Tint's SPIR-V zeroes the FlashAttention
-# program's per-block scores once instead of every block. Strict: when a fixed Dawn or onnxruntime-web lands,
-# this fails, and the main comparison can drop SPLIT_REDUCE_ROWS.
-@pytest.mark.xfail(strict=True, reason="onnxruntime-web's FlashAttention program (32+ rows) is miscompiled by Tint's SPIR-V: "
-                   "block scores declared in its key loop are not zeroed per block (test_f16_attention.py)")
+# Measured on Mesa 25.0.7 lavapipe, Dawn (npm webgpu 0.6.2), onnxruntime-web 1.31.0-dev.20260914: without
+# the library's loop-local workaround, fp32 hello.wav (77 prompt tokens) in one decoder call had its first-step
+# top logit 0.045 off onnxruntime CPU (tolerance 1e-3), and every call of 32+ rows such an error: Tint's SPIR-V
+# zeroes the FlashAttention program's per-block scores once instead of every block (test_f16_attention.py).
+# With it (the library probes the compiler at load and writes the zeros out), the one call matches.
 def test_flash_attention_prefill(dawn_run, references, artifact_folders, record_property):
     label, dtype = next((label, d) for label in artifact_folders for d in ("fp32", "fp16", "q4", "q4f16") if d in references[label]["variants"])
     clip = clips_of(label)[0]

@@ -5,9 +5,10 @@ Calls of up to 31 new rows take onnxruntime-web's decode kernels and match. From
 `FlashAttention` program, which walks the keys one subgroup-wide block at a time and keeps each block's scores
 in a `var` declared in the loop body without an initializer. WGSL zeroes such a var every iteration; the shader
 compiler here (Tint's SPIR-V in Dawn of npm webgpu 0.6.2; Chromium 156's does the same) zeroes it once, so from
-the second block on every score starts from the previous block's probabilities. dawn/webgpu.mjs's probe shows
-the compiler's side in a few lines of WGSL, and the same program with its locals zeroed explicitly
-(graphs.mjs --zero-locals) matches. Strict: the day a fixed Dawn or onnxruntime-web lands, this fails and says so.
+the second block on every score starts from the previous block's probabilities. The library's probe
+(web/src/vibevoice/model/loop_locals.ts) shows the compiler's side in a few lines of WGSL, and the same program
+with its locals zeroed explicitly (graphs.mjs --zero-locals: the library's workaround) matches. Strict: the day a
+fixed Dawn or onnxruntime-web lands, this fails and says so (and the workaround can go).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def test_the_compiler_zeroes_a_loop_local_once(runs):
           f"onnxruntime-web {report['ortVersion']}: loop-local probe {report['loopLocalProbe']} (WGSL: [1, 1, 1])")
     assert report["loopLocalProbe"] == LOCALS_ZEROED_ONCE, (
         f"the probe gave {report['loopLocalProbe']}: this Dawn zeroes loop locals as WGSL says, so the FlashAttention"
-        " program may now match; check test_group_query_attention_equals_onnxruntime and drop the 31-row cap")
+        " program may now match; check test_group_query_attention_equals_onnxruntime and drop the library's workaround (loop_locals.ts)")
 
 
 def test_group_query_attention_equals_onnxruntime(runs):
@@ -128,7 +129,7 @@ def test_group_query_attention_equals_onnxruntime(runs):
         first_block = np.abs(_output(result) - want)[0, : max(0, key_block - shape.past)]
         assert first_block.size == 0 or float(first_block.max()) <= tolerance, f"{name}: rows that see one key block are off"
         assert error >= FLASH_ERROR_AT_LEAST, (
-            f"{name}: only {error:.3g} off onnxruntime CPU: the FlashAttention program now matches; drop the 31-row cap")
+            f"{name}: only {error:.3g} off onnxruntime CPU: the FlashAttention program now matches; drop the library's workaround (loop_locals.ts)")
         assert fixed <= tolerance, f"{name}: {fixed:.3g} off even with its locals zeroed: another cause than the compiler's"
     assert "FlashAttention" in programs["flash"] and "FlashAttention" not in programs["decode"], programs
     assert rewrites > 0, "--zero-locals found no uninitialized local to rewrite in the FlashAttention program"

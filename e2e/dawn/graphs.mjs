@@ -1,27 +1,29 @@
 // Single ONNX graphs on onnxruntime-web's WebGPU EP in Node on Dawn (lavapipe, as run.mjs), for
 // diagnostics that compare one op with onnxruntime CPU in Python (e2e/test_f16_attention.py).
 //
-// Usage: node --liftoff-only graphs.mjs --job JOB.json --out OUT.json [--zero-locals] [--node-modules DIR] [--dawn-modules DIR]
+// Usage: node --liftoff-only graphs.mjs --job JOB.json --out OUT.json [--zero-locals] [--node-modules DIR] [--dawn-modules DIR] [--web-dir DIR]
 //   JOB.json: {"graphs": [{"name", "model": "file.onnx", "feeds": {NAME: TENSOR}}]}
-//   OUT.json: {"adapter", "loopLocalProbe" (webgpu.mjs), "ortVersion", "results": [{"name", "outputs": {NAME: TENSOR}, "programs": [labels]}]}
+//   OUT.json: {"adapter", "loopLocalProbe" (web/src/vibevoice/model/loop_locals.ts), "ortVersion", "results": [{"name", "outputs": {NAME: TENSOR}, "programs": [labels]}]}
 //   TENSOR: {"type": "float32" | "float16" | "int32" | "int64", "dims": [...], "base64": little-endian bytes}
 // "programs" are the labels of the WGSL modules compiled while the graph ran (which kernels it took).
-// --zero-locals gives every uninitialized WGSL local its zero value explicitly (webgpu.mjs, recordShaders);
+// --zero-locals gives every uninitialized WGSL local its zero value explicitly, as the library does where
+// its probe shows Tint's loop-local bug (loop_locals.ts' zeroLocals, through webgpu.mjs' recordShaders);
 // "rewrites" counts the declarations it changed.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { adapterReport, installWebGpu, loopLocalProbe, recordShaders, runMain } from './webgpu.mjs';
+import { adapterReport, installWebGpu, loadLoopLocals, recordShaders, runMain } from './webgpu.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ARRAYS = { float32: Float32Array, float16: Uint16Array, int32: Int32Array, int64: BigInt64Array };
 
 function parseArgs(argv) {
-  const options = { 'node-modules': join(here, '..', '..', 'web', 'node_modules'), 'dawn-modules': join(here, 'node_modules') };
+  const web = join(here, '..', '..', 'web');
+  const options = { 'node-modules': join(web, 'node_modules'), 'dawn-modules': join(here, 'node_modules'), 'web-dir': web };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i].replace(/^--/, '');
     if (name === 'zero-locals') options[name] = true;
-    else if (['job', 'out', 'node-modules', 'dawn-modules'].includes(name)) options[name] = argv[++i];
+    else if (['job', 'out', 'node-modules', 'dawn-modules', 'web-dir'].includes(name)) options[name] = argv[++i];
     else throw new Error(`unknown argument ${argv[i]}: see the usage at the top of graphs.mjs`);
   }
   for (const needed of ['job', 'out']) {
@@ -46,8 +48,9 @@ async function main() {
   const options = parseArgs(process.argv.slice(2));
   await installWebGpu(options['dawn-modules']);
   const adapter = await adapterReport();
-  const probe = await loopLocalProbe();
-  const shaders = recordShaders({ zeroLocals: Boolean(options['zero-locals']) });
+  const loopLocals = await loadLoopLocals(options['node-modules'], options['web-dir']);
+  const probe = await loopLocals.probeLoopLocals(navigator.gpu);
+  const shaders = recordShaders(options['zero-locals'] ? loopLocals.zeroLocals : null);
   const dist = join(resolve(options['node-modules']), 'onnxruntime-web', 'dist');
   const ort = await import(pathToFileURL(join(dist, 'ort.webgpu.mjs')).href);
   const build = 'ort-wasm-simd-threaded.asyncify';

@@ -3,6 +3,8 @@
 // queue that accepts views of a SharedArrayBuffer. Scripts that import this run under
 // `node --liftoff-only`: without it V8's optimizing compile of onnxruntime-web's wasm blocks the first
 // run for minutes, and Dawn's pending promises do not keep the event loop alive meanwhile.
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -30,70 +32,37 @@ export async function installWebGpu(dawnModules) {
   Object.defineProperty(globalThis, 'navigator', { value: { gpu: create([]), userAgent: 'node-dawn' }, configurable: true });
 }
 
-// A function-scope `var NAME : TYPE;` (no initializer): module-scope ones are `var<private>` and the like.
-const UNINITIALIZED_LOCAL = /\bvar ([A-Za-z_]\w*) : ([^;=]+);/g;
+/**
+ * The library's loop-local probe and workaround (web/src/vibevoice/model/loop_locals.ts), built for
+ * Node: the tests use the code the library runs, not a copy of it.
+ */
+export async function loadLoopLocals(nodeModules, webDir) {
+  const { build } = await import(pathToFileURL(join(resolve(nodeModules), 'esbuild', 'lib', 'main.js')).href);
+  const outfile = join(mkdtempSync(join(tmpdir(), 'loop-locals-')), 'loop_locals.mjs');
+  await build({ entryPoints: [join(resolve(webDir), 'src', 'vibevoice', 'model', 'loop_locals.ts')], outfile, bundle: true, format: 'esm', logLevel: 'warning' });
+  return import(pathToFileURL(outfile).href);
+}
 
 /**
  * Every WGSL program compiled from now on, in order: {label, rewrites} (to read which kernels a graph ran).
- * With `zeroLocals`, each uninitialized local is given its zero value explicitly (`var x = T();`), which is
- * what WGSL means anyway and what Tint's SPIR-V then honours in a loop (LOOP_LOCAL_PROBE).
+ * With `zeroLocals` (loop_locals.ts' function of that name), each uninitialized local is given its zero
+ * value explicitly, as the library does where the probe shows Tint's bug.
  */
-export function recordShaders({ zeroLocals = false } = {}) {
+export function recordShaders(zeroLocals = null) {
   const shaders = [];
   const device = globalThis.GPUDevice.prototype;
   const { createShaderModule } = device;
   device.createShaderModule = function (descriptor) {
     let rewrites = 0;
     if (zeroLocals) {
-      const code = descriptor.code.replace(UNINITIALIZED_LOCAL, (_, name, type) => (rewrites++, `var ${name} = ${type.trim()}();`));
-      descriptor = { ...descriptor, code };
+      const fixed = zeroLocals(descriptor.code);
+      descriptor = { ...descriptor, code: fixed.code };
+      rewrites = fixed.rewrites;
     }
     shaders.push({ label: descriptor.label ?? '', rewrites });
     return createShaderModule.call(this, descriptor);
   };
   return shaders;
-}
-
-// WGSL zero-initializes a `var` without an initializer each time its declaration runs, so one
-// declared in a loop body starts at zero on every iteration. onnxruntime-web's flash-attention
-// prefill relies on that (`var qk_1 : vec4<f32>;` then `qk_1[0] += ...` per key block).
-const LOOP_LOCAL_PROBE = `@group(0) @binding(0) var<storage, read_write> seen : array<f32, 3>;
-@compute @workgroup_size(1) fn main() {
-  for (var i = 0u; i < 3u; i++) {
-    var local : vec4<f32>;
-    local[0] += 1.0;
-    seen[i] = local[0];
-    local = vec4<f32>(5.0);
-  }
-}`;
-
-/**
- * What the shader compiler makes of LOOP_LOCAL_PROBE: [1, 1, 1] when it follows WGSL; [1, 6, 6] when
- * it initializes the local once per invocation instead (Tint's SPIR-V output: an OpVariable
- * initializer in the entry block and no store where the declaration is).
- */
-export async function loopLocalProbe() {
-  const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-  const device = await adapter.requestDevice();
-  try {
-    const module = device.createShaderModule({ code: LOOP_LOCAL_PROBE });
-    const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' } });
-    const size = 3 * 4;
-    const seen = device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
-    const readback = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: seen } }] }));
-    pass.dispatchWorkgroups(1);
-    pass.end();
-    encoder.copyBufferToBuffer(seen, 0, readback, 0, size);
-    device.queue.submit([encoder.finish()]);
-    await readback.mapAsync(GPUMapMode.READ);
-    return Array.from(new Float32Array(readback.getMappedRange()));
-  } finally {
-    device.destroy();
-  }
 }
 
 /** The adapter Dawn offers, as the tests report it. */

@@ -95,6 +95,37 @@ describe('prefillRowLimit', () => {
     assert.equal(lib.prefillRowLimit('webgpu', { features: [], subgroupMinSize: 4 }), Infinity);
     assert.equal(lib.prefillRowLimit('webgpu', { features: ['subgroups'] }), Infinity);
   });
+
+  it("caps them too where the compiler zeroes a loop's local once and the workaround did not fix it", () => {
+    const lanes8 = { features: ['subgroups'], subgroupMinSize: 8 };
+    assert.equal(lib.prefillRowLimit('webgpu', { ...lanes8, loopLocals: { probe: [1, 6, 6], zeroLocals: true, correct: true } }), Infinity);
+    assert.equal(lib.prefillRowLimit('webgpu', { ...lanes8, loopLocals: { probe: [1, 6, 6], zeroLocals: true, correct: false } }), 31);
+  });
+});
+
+describe('zeroLocals (the loop-local workaround, model/loop_locals.ts)', () => {
+  it("writes out an uninitialized local's zero value, and leaves module-scope and initialized variables be", () => {
+    const code = [
+      '@group(0) @binding(0) var<storage, read_write> out : array<f32>;',
+      'var<workgroup> tile : array<f32, 64>;',
+      'fn main() {',
+      '  for (var k = 0u; k < 4u; k++) {',
+      '    var qk_1 : vec4<f32>;',
+      '    var m : array<f32, 4>;',
+      '    var s = 0.0;',
+      '    var t : f32 = 1.0;',
+      '  }',
+      '}',
+    ].join('\n');
+    const { code: fixed, rewrites } = lib.zeroLocals(code);
+    assert.equal(rewrites, 2);
+    assert.match(fixed, /var qk_1 = vec4<f32>\(\);/);
+    assert.match(fixed, /var m = array<f32, 4>\(\);/);
+    for (const kept of ['var<storage, read_write> out : array<f32>;', 'var<workgroup> tile : array<f32, 64>;', 'var s = 0.0;', 'var t : f32 = 1.0;', 'var k = 0u;']) {
+      assert.ok(fixed.includes(kept), kept);
+    }
+    assert.deepEqual(lib.zeroLocals(fixed), { code: fixed, rewrites: 0 });
+  });
 });
 
 describe('isSoftwareAdapter (the demo marks these as slow)', () => {

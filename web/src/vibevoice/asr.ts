@@ -16,6 +16,7 @@ import { configureEnvironment } from './model/environment';
 import { loadConfig, loadManifest, loadTextFiles } from './model/files';
 import { resolveModelLocation, type ModelSource } from './model/location';
 import { listCachedModels } from './model/cache';
+import { fixLoopLocals } from './model/loop_locals';
 import { planEnvironment, planVariant } from './model/plan';
 import { assertFits, formatBytes, preflight, variantFiles, type PreflightEnvironment, type PreflightReport } from './model/preflight';
 import { availableDtypes, runnableDtypes, type Device, type Dtype } from './model/variants';
@@ -342,6 +343,8 @@ export class VibeVoiceASR {
     stage('check', 'Checking the model folder, the GPU and what fits');
     const { inspection: info, config, manifest } = await VibeVoiceASR.examine(location, options);
     const { source, device } = info;
+    // Before onnxruntime-web compiles anything: where Tint zeroes a loop's local once, its zeros are written out.
+    const adapter: AdapterReport = device === 'webgpu' ? { ...info.adapter, loopLocals: await fixLoopLocals() } : info.adapter;
     const plan = assertFits(await VibeVoiceASR.plan(info, config, manifest, options)); // nothing large is fetched before this
     const { dtype } = plan;
     const graphs = variantFiles(manifest, dtype);
@@ -380,7 +383,7 @@ export class VibeVoiceASR {
       }
       const environment = await planEnvironment(device, info.adapter);
       options.onProgress?.({ status: 'ready' });
-      return new VibeVoiceASR(source, device, dtype, info.available, info.adapter, info.fallbackReason, settings, config, files.tokenizer, model, plan, environment);
+      return new VibeVoiceASR(source, device, dtype, info.available, adapter, info.fallbackReason, settings, config, files.tokenizer, model, plan, environment);
     } catch (error) {
       throw classifyError(error, `loading the ${dtype} model on ${device}`, downloadHint(source));
     }

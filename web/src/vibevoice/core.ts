@@ -31,6 +31,7 @@ export {
   type MemoryEstimate, type PreflightCode, type PreflightEnvironment, type PreflightInput, type PreflightProblem, type PreflightReport,
 } from './model/preflight';
 export { isSoftwareAdapter } from './model/adapter';
+export { fixLoopLocals, probeLoopLocals, zeroLocals, type LoopLocalsReport } from './model/loop_locals';
 export { DEFAULT_PLAN_SECONDS, planVariant, type PlanInput } from './model/plan';
 export { probeEnvironment, type AdapterLike, type NavigatorLike, type ProbeOptions } from './model/probe';
 export {

@@ -21,14 +21,18 @@ export interface PrefillChunk {
  * The most new tokens per decoder call that onnxruntime-web's WebGPU GroupQueryAttention gets right on
  * this adapter (Infinity: no limit). From 32 new tokens on, it runs a flash-attention prefill shader
  * that assumes subgroups of at least 8 lanes; with narrower ones (SwiftShader's are 4) its attention
- * is wrong, while calls of up to 31 tokens take its split-reduce path, which is right there too.
- * Compiled by Tint to SPIR-V (Vulkan) that shader is wrong on wider subgroups as well (README: "Tint's
- * SPIR-V zeroes a loop's local once"); no adapter property names the backend, and the probe that tells
- * (e2e/dawn/webgpu.mjs) does not run here yet, so that is not capped.
+ * is wrong, while calls of up to 31 tokens take its split-reduce path, which is right there too. The
+ * same shader compiled by Tint to SPIR-V (Vulkan) is wrong on any subgroup width unless the
+ * loop-local workaround is in place (model/loop_locals.ts): where load()'s probe found the bug and
+ * the workaround did not fix it, calls are capped too.
  */
-export function prefillRowLimit(device: string, adapter: { features: string[]; subgroupMinSize?: number }): number {
+export function prefillRowLimit(
+  device: string,
+  adapter: { features: string[]; subgroupMinSize?: number; loopLocals?: { correct: boolean } },
+): number {
   const narrow = adapter.features.includes('subgroups') && adapter.subgroupMinSize !== undefined && adapter.subgroupMinSize < 8;
-  return device === 'webgpu' && narrow ? 31 : Infinity;
+  const miscompiled = adapter.loopLocals !== undefined && !adapter.loopLocals.correct;
+  return device === 'webgpu' && (narrow || miscompiled) ? 31 : Infinity;
 }
 
 export function checkPrefillChunkTokens(chunkTokens: number): number {

@@ -1,3 +1,5 @@
+import type { LoopLocalsReport } from './loop_locals';
+
 // The WebGPU adapter this browser offers, read without loading onnxruntime-web: a page (or the
 // main-thread client) can show it before any model code is fetched. navigator.gpu exists in
 // dedicated Workers too, so the same report comes from either side.
@@ -15,6 +17,8 @@ export interface AdapterReport {
   features: string[];
   maxBufferSize?: number;
   maxStorageBufferBindingSize?: number;
+  /** The shader compiler's loop-local probe and its workaround (model/loop_locals.ts), once load() has run it. */
+  loopLocals?: LoopLocalsReport;
 }
 
 /** What WebGPU adapter this browser offers, or why there is none. */
