@@ -11,9 +11,6 @@ from pathlib import Path
 import onnx_ir as ir
 
 from vibevoice_asr_web import onnx_io
-
-# Copied from the checkpoint as they are (those that exist).
-
 from vibevoice_asr_web.artifact import contract
 
 # Copied from the checkpoint as they are (those that exist).
@@ -46,9 +43,10 @@ def _token_id(tokenizer_json: dict, token: str) -> int | None:
     return tokenizer_json.get("model", {}).get("vocab", {}).get(token)
 
 
-def write_metadata(checkpoint: Path, out: Path, graphs: dict[str, dict], dtypes: list[str]) -> None:
-    """config.json with `transformers.js_config`, generation/preprocessor/tokenizer files."""
-    config = json.loads((checkpoint / "config.json").read_text())
+def write_metadata(checkpoint: Path, config: dict, out: Path, graphs: dict[str, dict], dtypes: list[str]) -> None:
+    """config.json (`config`, the checkpoint's in transformers' fields) with `transformers.js_config`,
+    generation/preprocessor/tokenizer files."""
+    config = dict(config)
     dims = contract.ModelDims.from_config(config)
     chunks = {Path(g["file"]).name: len(g["data_files"]) for g in graphs.values() if g["data_files"]}
     config["transformers.js_config"] = contract.transformers_js_config(dtypes, chunks)
