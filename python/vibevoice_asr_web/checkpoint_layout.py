@@ -19,6 +19,7 @@ import json
 import re
 from pathlib import Path
 
+from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.errors import UserError
 
 TRANSFORMERS = "transformers"
@@ -90,7 +91,7 @@ def original_key(name: str) -> str:
     raise ValueError(f"unexpected parameter name {name}")
 
 
-def layout_of(config: object, where: Path | str = "config.json") -> str:
+def _layout_of_config(config: object, where: Path) -> str:
     """The layout a checkpoint's config.json describes, or one error naming both it could be."""
     model_type = config.get("model_type") if isinstance(config, dict) else None
     if model_type not in MODEL_TYPES:
@@ -110,17 +111,16 @@ def read_json(path: Path) -> object:
         raise UserError(f"{path} is not valid JSON ({error}): download the checkpoint again") from None
 
 
-def checkpoint_layout(folder: Path) -> str:
-    return layout_of(read_json(folder / "config.json"), folder / "config.json")
+def layout_of(folder: Path) -> str:
+    """The layout of the checkpoint in `folder`, from its config.json."""
+    return _layout_of_config(read_json(folder / "config.json"), folder / "config.json")
 
 
 def read_config(folder: Path) -> dict:
     """The checkpoint's config in transformers' fields (`VibeVoiceAsrConfig`), whichever its layout."""
     config = read_json(folder / "config.json")
-    if layout_of(config, folder / "config.json") == ORIGINAL:
+    if _layout_of_config(config, folder / "config.json") == ORIGINAL:
         config = to_transformers_config(config, _tokenizer_ids(folder))
-    from vibevoice_asr_web.artifact import contract
-
     contract.ModelDims.from_config(config)  # fails early, with a clear message, on a malformed config
     return config
 

@@ -15,7 +15,7 @@ def load_model(checkpoint: Path):
 
     transformers.logging.set_verbosity_error()  # its load bar and length reminders are noise in our logs
     transformers.logging.disable_progress_bar()
-    if checkpoint_layout.checkpoint_layout(checkpoint) == checkpoint_layout.ORIGINAL:
+    if checkpoint_layout.layout_of(checkpoint) == checkpoint_layout.ORIGINAL:
         return _from_original_layout(checkpoint).eval()
     try:
         model = VibeVoiceAsrForConditionalGeneration.from_pretrained(checkpoint, dtype=torch.float32)

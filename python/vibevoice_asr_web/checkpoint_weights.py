@@ -64,7 +64,7 @@ def _read_header(path: Path) -> dict[str, Entry]:
 class SafetensorsCheckpoint:
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
-        self.layout = checkpoint_layout.checkpoint_layout(self.folder)
+        self.layout = checkpoint_layout.layout_of(self.folder)
         files = sorted(self.folder.glob("*.safetensors"))
         if not files:
             raise UserError(f"{self.folder} holds no *.safetensors weights")

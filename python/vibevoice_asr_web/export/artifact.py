@@ -12,9 +12,12 @@ import onnx_ir as ir
 
 from vibevoice_asr_web import onnx_io
 from vibevoice_asr_web.artifact import contract
+from vibevoice_asr_web.errors import UserError
 
 # Copied from the checkpoint as they are (those that exist).
 TOKENIZER_FILES = ("tokenizer.json", "chat_template.jinja", "processor_config.json", "vocab.json", "merges.txt")
+# What the artifacts cannot do without: the browser and onnxruntime tokenize and front-end from these.
+REQUIRED_FILES = ("tokenizer.json", "tokenizer_config.json", "preprocessor_config.json")
 IM_END = "<|im_end|>"
 
 
@@ -41,6 +44,17 @@ def _token_id(tokenizer_json: dict, token: str) -> int | None:
         if added["content"] == token:
             return added["id"]
     return tokenizer_json.get("model", {}).get("vocab", {}).get(token)
+
+
+def check_metadata_files(checkpoint: Path) -> None:
+    """Before any work: the files write_metadata copies are there."""
+    missing = [name for name in REQUIRED_FILES if not (checkpoint / name).is_file()]
+    if missing:
+        raise UserError(
+            f"{checkpoint} holds no {', '.join(missing)}, which the artifacts need. A checkpoint in the original layout "
+            "may ship without them (Microsoft's code loads the Qwen2.5 tokenizer on its own): copy them from "
+            "microsoft/VibeVoice-ASR-HF, whose tokenizer and feature extractor are the same, into the folder"
+        )
 
 
 def write_metadata(checkpoint: Path, config: dict, out: Path, graphs: dict[str, dict], dtypes: list[str]) -> None:

@@ -125,8 +125,11 @@ def export_artifacts(
     output = Path(output_dir).absolute()
     atomic.check_apart(output, _inputs(checkpoint, audio))
     atomic.check_output_dir(output, overwrite)
+    from vibevoice_asr_web.export.artifact import check_metadata_files
+
     source = checkpoint_source.resolve(checkpoint, revision)
     config = read_config(source.path)
+    check_metadata_files(source.path)
     progress.note(f"exporting {source.name} ({source.revision})")
     failures = {}
     with atomic.atomic_directory(output, overwrite=overwrite, inputs=_inputs(source.path, audio)) as partial:
