@@ -227,6 +227,12 @@ CASES = [
          setup=edit_config(ckpt, lambda c: c.pop("text_config"))),
     Case("export-checkpoint-wrong-type", lambda e: ["export", "--checkpoint", e.ckpt, "--output-dir", OUT(e)], r"expected 'vibevoice_asr'",
          setup=edit_config(ckpt, lambda c: c.update(model_type="whisper"))),
+    Case("export-checkpoint-half-original", lambda e: ["export", "--checkpoint", e.ckpt, "--output-dir", OUT(e)],
+         r"malformed for the original VibeVoice-ASR layout \(missing key 'acoustic_tokenizer_config'\)",
+         setup=edit_config(ckpt, lambda c: c.update(model_type="vibevoice"))),
+    Case("export-checkpoint-without-tokenizer", lambda e: ["export", "--checkpoint", e.ckpt, "--output-dir", OUT(e)],
+         r"holds no tokenizer\.json, preprocessor_config\.json, which the artifacts need.*copy them from microsoft/VibeVoice-ASR-HF",
+         setup=lambda e, mp: [(e.ckpt / name).unlink() for name in ("tokenizer.json", "preprocessor_config.json")], checks=[nothing_at("out")]),
     Case("export-checkpoint-without-config", lambda e: ["export", "--checkpoint", e.ckpt, "--output-dir", OUT(e)], r"config\.json",
          setup=lambda e, mp: (e.ckpt / "config.json").unlink()),
     # 4. Outputs that can't be written: unwritable, read-only, full disk, a file in the path.

@@ -28,7 +28,7 @@ ROOT = Path(vibevoice_asr_web.__file__).resolve().parent
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("artifact", (
         "", "errors", "artifact.*", "atomic", "onnx_io", "tensor_reader", "progress", "checkpoint_source",
-        "checkpoint_weights", "checkpoint_model", "memory", "inventory", "hub_timeouts", "runfiles", "chromium",
+        "checkpoint_layout", "checkpoint_weights", "checkpoint_model", "memory", "inventory", "hub_timeouts", "runfiles", "chromium",
     )),
     ("runtime", ("runtime.*", "audio")),
     ("convert", ("export.*", "quantize.*")),

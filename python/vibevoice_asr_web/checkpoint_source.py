@@ -45,7 +45,7 @@ def local_fingerprint(folder: Path) -> str:
 def check_local(folder: Path) -> None:
     config = folder / "config.json"
     if not config.is_file():
-        raise UserError(f"{folder} holds no config.json: expected a VibeVoice-ASR checkpoint in the Hugging Face format")
+        raise UserError(f"{folder} holds no config.json: expected a VibeVoice-ASR checkpoint (microsoft/VibeVoice-ASR or microsoft/VibeVoice-ASR-HF)")
     try:
         json.loads(config.read_text())
     except json.JSONDecodeError as error:

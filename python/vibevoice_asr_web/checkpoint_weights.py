@@ -3,7 +3,8 @@
 Its tensors are read by the one tensor reader (`tensor_reader.SlabReader`, pread in slabs, as the
 quantizer reads data chunks): `source(name)` describes a tensor for it. pread, not mmap: mapped
 pages count as resident memory, so a mapped 17 GB checkpoint looks like a 17 GB process. Names
-are the model's state_dict names; the checkpoint may use either layout.
+are the model's state_dict names; the checkpoint may use either layout (`checkpoint_layout`):
+the reader finds each name's key in it, so what reads the tensors sees one layout.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from onnx import TensorProto
 
+from vibevoice_asr_web import checkpoint_layout
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.inventory import to_checkpoint_key
 from vibevoice_asr_web.tensor_reader import CHECKPOINT_ITEMSIZE, NUMPY_DTYPES, SlabReader, TensorSource
@@ -62,18 +64,31 @@ def _read_header(path: Path) -> dict[str, Entry]:
 class SafetensorsCheckpoint:
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
+        self.layout = checkpoint_layout.layout_of(self.folder)
         files = sorted(self.folder.glob("*.safetensors"))
         if not files:
             raise UserError(f"{self.folder} holds no *.safetensors weights")
-        self.entries: dict[str, Entry] = {}
+        self.entries: dict[str, Entry] = {}  # by checkpoint key; only the tensors the model has
         for path in files:
-            self.entries.update(_read_header(path))
+            for key, entry in _read_header(path).items():
+                if self.layout != checkpoint_layout.ORIGINAL or checkpoint_layout.name_of_original_key(key) is not None:
+                    self.entries[key] = entry
+
+    def keys_of(self, name: str) -> tuple[str, ...]:
+        """Where this checkpoint's layout may store the model's tensor `name`."""
+        if self.layout == checkpoint_layout.ORIGINAL:
+            return (checkpoint_layout.original_key(name),)
+        return (name, to_checkpoint_key(name)) if "." in name else (name,)
 
     def entry(self, name: str) -> Entry:
-        for key in (name, to_checkpoint_key(name) if "." in name else name):
+        keys = self.keys_of(name)
+        for key in keys:
             if key in self.entries:
                 return self.entries[key]
-        raise UserError(f"the checkpoint in {self.folder} has no tensor {name} (nor {to_checkpoint_key(name)}): is it a VibeVoice-ASR checkpoint?")
+        raise UserError(
+            f"the checkpoint in {self.folder} ({self.layout} layout) has no tensor {keys[-1]} (the model's {name}): "
+            "is the download complete, and is it a VibeVoice-ASR checkpoint?"
+        )
 
     def __contains__(self, name: str) -> bool:
         try:

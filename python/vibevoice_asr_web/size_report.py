@@ -116,8 +116,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         from vibevoice_asr_web import checkpoint_source
+        from vibevoice_asr_web.checkpoint_layout import read_config
 
-        config = json.loads((checkpoint_source.resolve(args.checkpoint).path / "config.json").read_text())
+        config = read_config(checkpoint_source.resolve(args.checkpoint).path)
         tables = {args.checkpoint: variant_sizes(config)}
     else:
         models = [args.model] if args.model == "7b" else [args.model, "7b"]

@@ -11,13 +11,13 @@ from pathlib import Path
 import onnx_ir as ir
 
 from vibevoice_asr_web import onnx_io
-
-# Copied from the checkpoint as they are (those that exist).
-
 from vibevoice_asr_web.artifact import contract
+from vibevoice_asr_web.errors import UserError
 
 # Copied from the checkpoint as they are (those that exist).
 TOKENIZER_FILES = ("tokenizer.json", "chat_template.jinja", "processor_config.json", "vocab.json", "merges.txt")
+# What the artifacts cannot do without: the browser and onnxruntime tokenize and front-end from these.
+REQUIRED_FILES = ("tokenizer.json", "tokenizer_config.json", "preprocessor_config.json")
 IM_END = "<|im_end|>"
 
 
@@ -46,9 +46,21 @@ def _token_id(tokenizer_json: dict, token: str) -> int | None:
     return tokenizer_json.get("model", {}).get("vocab", {}).get(token)
 
 
-def write_metadata(checkpoint: Path, out: Path, graphs: dict[str, dict], dtypes: list[str]) -> None:
-    """config.json with `transformers.js_config`, generation/preprocessor/tokenizer files."""
-    config = json.loads((checkpoint / "config.json").read_text())
+def check_metadata_files(checkpoint: Path) -> None:
+    """Before any work: the files write_metadata copies are there."""
+    missing = [name for name in REQUIRED_FILES if not (checkpoint / name).is_file()]
+    if missing:
+        raise UserError(
+            f"{checkpoint} holds no {', '.join(missing)}, which the artifacts need. A checkpoint in the original layout "
+            "may ship without them (Microsoft's code loads the Qwen2.5 tokenizer on its own): copy them from "
+            "microsoft/VibeVoice-ASR-HF, whose tokenizer and feature extractor are the same, into the folder"
+        )
+
+
+def write_metadata(checkpoint: Path, config: dict, out: Path, graphs: dict[str, dict], dtypes: list[str]) -> None:
+    """config.json (`config`, the checkpoint's in transformers' fields) with `transformers.js_config`,
+    generation/preprocessor/tokenizer files."""
+    config = dict(config)
     dims = contract.ModelDims.from_config(config)
     chunks = {Path(g["file"]).name: len(g["data_files"]) for g in graphs.values() if g["data_files"]}
     config["transformers.js_config"] = contract.transformers_js_config(dtypes, chunks)

@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from pathlib import Path
 
 from vibevoice_asr_web import atomic, checkpoint_source
-
 from vibevoice_asr_web.artifact import check, contract, manifest
+from vibevoice_asr_web.checkpoint_layout import read_config
 from vibevoice_asr_web.checkpoint_model import load_model, model_fits_in_memory
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.progress import Progress
 
 
-def meta_model(checkpoint: Path):
+def meta_model(config: dict):
     """The model's module tree with no weights: exporting it costs the same at 4 M or 8.7 B parameters."""
     import torch
     from transformers import VibeVoiceAsrConfig, VibeVoiceAsrForConditionalGeneration
 
-    config = VibeVoiceAsrConfig.from_pretrained(checkpoint)
     with torch.device("meta"):
-        return VibeVoiceAsrForConditionalGeneration(config).eval()
+        return VibeVoiceAsrForConditionalGeneration(VibeVoiceAsrConfig.from_dict(config)).eval()
 
 
 def traced_graphs(checkpoint: Path, config: dict, progress: Progress):
@@ -36,7 +34,7 @@ def traced_graphs(checkpoint: Path, config: dict, progress: Progress):
 
     dims = contract.ModelDims.from_config(config)
     weights = SafetensorsCheckpoint(checkpoint)
-    model = meta_model(checkpoint)
+    model = meta_model(config)
     specs = contract.graph_specs(dims)
     for graph in contract.GRAPH_NAMES:
         progress.note(f"exporting {graph}")
@@ -97,7 +95,7 @@ def write_checkpoint_views(checkpoint: Path, config: dict, folder: Path, progres
                 metadata_props=metadata, base_dir=onnx_dir,
             )
         ir.save(exported, onnx_dir / contract.onnx_file_name(graph, "fp32"))
-    write_metadata(checkpoint, folder, {}, ["fp32"])
+    write_metadata(checkpoint, config, folder, {}, ["fp32"])
     manifest.write(folder, source={"kind": "checkpoint-view"}, dtypes=["fp32"], graphs={}, parity={})
     for shard in shards:  # after the manifest: the shards are read in place, never copied or hashed
         (onnx_dir / shard.name).symlink_to(shard.resolve())
@@ -127,8 +125,11 @@ def export_artifacts(
     output = Path(output_dir).absolute()
     atomic.check_apart(output, _inputs(checkpoint, audio))
     atomic.check_output_dir(output, overwrite)
+    from vibevoice_asr_web.export.artifact import check_metadata_files
+
     source = checkpoint_source.resolve(checkpoint, revision)
     config = read_config(source.path)
+    check_metadata_files(source.path)
     progress.note(f"exporting {source.name} ({source.revision})")
     failures = {}
     with atomic.atomic_directory(output, overwrite=overwrite, inputs=_inputs(source.path, audio)) as partial:
@@ -141,24 +142,12 @@ def export_artifacts(
     return output
 
 
-def read_config(checkpoint: Path) -> dict:
-    path = checkpoint / "config.json"
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{checkpoint} holds no config.json: expected a VibeVoice-ASR checkpoint folder") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise UserError(f"{path} is not valid JSON ({error}): download the checkpoint again") from None
-    contract.ModelDims.from_config(config)  # fails early, with a clear message, on a non-VibeVoice config
-    return config
-
-
 def write_fp32(source, config: dict, folder: Path, validate: bool, audio, progress: Progress) -> dict[str, list[str]]:
     """fp32 graphs, metadata, PyTorch parity and manifest into `folder`; returns the parity failures, if any."""
     from vibevoice_asr_web.export.artifact import write_metadata
 
     graphs = export_fp32_graphs(source.path, config, folder / "onnx", progress)
-    write_metadata(source.path, folder, graphs, ["fp32"])
+    write_metadata(source.path, config, folder, graphs, ["fp32"])
     parity, failures = {}, {}
     if validate and not model_fits_in_memory(source.path):
         progress.note("skipping the PyTorch comparison: the model does not fit in memory here in fp32")

@@ -66,7 +66,10 @@ def attach_checkpoint_weights(model: ir.Model, checkpoint: SafetensorsCheckpoint
         elif name.endswith("rotary_emb.inv_freq"):
             value.const_value = ir.Tensor(rotary_inv_freq(config), name=name)
         elif value.const_value is None or isinstance(value.const_value, ir.LazyTensor) or _on_meta(value.const_value):
-            raise UserError(f"the graph needs {name}, which the checkpoint in {checkpoint.folder} does not hold")
+            raise UserError(
+                f"the graph needs {name}, which the checkpoint in {checkpoint.folder} does not hold "
+                f"(as {' or '.join(checkpoint.keys_of(name))} in its {checkpoint.layout} layout): is the download complete?"
+            )
 
 
 def _on_meta(tensor) -> bool:
