@@ -130,24 +130,34 @@ class BenchPage:
         return [json.loads(line.rstrip(",")) for line in self.profile_lines]
 
 
-def top_operators(events: list[dict]) -> list[tuple[str, float]]:
-    """ms per run by operator type, over every run of the profiled session but its first (which pays
-    one-time costs): GPU program times (the WebGPU EP's 'Api' events) where there are any, else each
-    node's kernel time (CPU)."""
-    runs = sorted((e["ts"], e["ts"] + e["dur"]) for e in events if e.get("cat") == "Session" and e["name"].endswith("::Execute"))
+def profile_summary(events: list[dict]) -> dict:
+    """Per run of the profiled session, leaving out its first (which pays one-time costs): the top
+    operators by time, onnxruntime's executor time (the CPU side: kernels enqueued, or run on WASM)
+    and, on WebGPU, the sum of the GPU programs' timestamps. A GPU program ends after the executor
+    has moved on, so GPU events are split into runs by count (every run dispatches the same programs)."""
+    runs = sorted((e["ts"], e["dur"]) for e in events if e.get("cat") == "Session" and e["name"].endswith("::Execute"))
     if len(runs) < 2:
         raise SystemExit(f"the profile holds {len(runs)} runs; expected a warm-up and at least one more")
-    measured = lambda event: any(start <= event["ts"] <= end for start, end in runs[1:])  # noqa: E731
-    gpu = [e for e in events if e.get("cat") == "Api" and "&" in e.get("name", "") and measured(e)]
+    measured_runs = len(runs) - 1
+    gpu = sorted((e for e in events if e.get("cat") == "Api" and "&" in e.get("name", "")), key=lambda e: e["ts"])
+    per_run = len(gpu) // len(runs)
     totals: dict[str, float] = defaultdict(float)
     if gpu:
-        for event in gpu:
+        if per_run * len(runs) != len(gpu):
+            raise SystemExit(f"{len(gpu)} GPU events in {len(runs)} runs: the runs dispatched different programs")
+        for event in gpu[per_run:]:
             totals[event["name"].split("&")[1]] += event["dur"] / 1000
     else:
+        first_end = runs[0][0] + runs[0][1]
         for event in events:
-            if event.get("cat") == "Node" and event["name"].endswith("_kernel_time") and measured(event):
+            if event.get("cat") == "Node" and event["name"].endswith("_kernel_time") and event["ts"] > first_end:
                 totals[event["args"].get("op_name", "?")] += event["dur"] / 1000
-    return sorted(((op, ms / (len(runs) - 1)) for op, ms in totals.items()), key=lambda item: -item[1])[:TOP_OPS]
+    ops = sorted(((op, ms / measured_runs) for op, ms in totals.items()), key=lambda item: -item[1])
+    return {
+        "ops": ops[:TOP_OPS],
+        "executor_ms": statistics.mean(dur / 1000 for _, dur in runs[1:]),
+        "gpu_ms": sum(ms for _, ms in ops) if gpu else None,
+    }
 
 
 def progress(message: str) -> None:
@@ -192,15 +202,12 @@ def bench_variant(page: BenchPage, variant: Variant) -> dict:
 
     progress(f"{tag}: profiled sessions (operator times)")
     page.load("encoder-profiled", encoder, profile=True)
-    r["encoder_profiled_first"] = page.call("run", "encoder-profiled", encoder_feeds(encoder, chunk))
-    for _ in range(2):
-        page.call("run", "encoder-profiled", encoder_feeds(encoder, chunk))
-    r["encoder_ops"] = top_operators(page.profile_events("encoder-profiled"))
+    r["encoder_profiled"] = [page.call("run", "encoder-profiled", encoder_feeds(encoder, chunk)) for _ in range(3)]
+    r["encoder_profile"] = profile_summary(page.profile_events("encoder-profiled"))
     page.call("release", "encoder-profiled")
     page.load("decoder-profiled", decoder, profile=True)
-    calls = page.call("decode", "decoder-profiled", decoder_feeds(decoder, dims, 1, DECODE_PASTS[-1]), feedback, 4)
-    r["decoder_profiled_first"] = calls[0]
-    r["decoder_ops"] = top_operators(page.profile_events("decoder-profiled"))
+    r["decoder_profiled"] = page.call("decode", "decoder-profiled", decoder_feeds(decoder, dims, 1, DECODE_PASTS[-1]), feedback, 4)
+    r["decoder_profile"] = profile_summary(page.profile_events("decoder-profiled"))
     page.call("release", "decoder-profiled")
     return r
 
@@ -219,7 +226,7 @@ def table(device: str, adapter: str, results: dict[str, dict]) -> str:
     def programs(run):
         p = run["programs"]
         compile_ms = f", {p['asyncCompileMs'] / 1000:.1f} s compiling" if p["asyncCompileMs"] else ""
-        return f"{p['pipelines']} ({p['distinctShaders']} shaders{compile_ms})" if device == "webgpu" else "-"
+        return f"{p['pipelines']} ({p['newSources']} new WGSL{compile_ms})"
 
     seconds = lambda samples: samples / contract.SAMPLE_RATE  # noqa: E731
     row("session creation: audio_encoder / decoder (ms)", lambda r: f"{r['encoder_create_ms']:.0f} / {r['decoder_create_ms']:.0f}")
@@ -239,22 +246,27 @@ def table(device: str, adapter: str, results: dict[str, dict]) -> str:
         row("programs compiled: encoder, first chunk", lambda r: programs(r["encoder_cold"]))
         row("  same chunk again (2 runs)", lambda r: str(r["encoder_warm_programs"]))
         row("  a chunk of another length, first run", lambda r: f"{programs(r['encoder_other_first'])}, {seconds(r['other_chunk_samples']):.2f} s: {r['encoder_other_first']['ms']:.0f} ms (then {r['encoder_other_warm']['ms']:.0f})")
-        row("  a second session of the encoder, first chunk", lambda r: f"{programs(r['encoder_profiled_first'])}: {r['encoder_profiled_first']['ms']:.0f} ms")
+        row("  a second session of the encoder, first chunk", lambda r: f"{programs(r['encoder_profiled'][0])}: {r['encoder_profiled'][0]['ms']:.0f} ms")
         row(f"programs compiled: decoder, prefill {PREFILL_ROWS} rows", lambda r: programs(r["prefill_cold"]))
         row(f"  prefill {PREFILL_ROWS_OTHER} rows after it", lambda r: programs(r["prefill_other_first"]))
         for past in DECODE_PASTS:
             row(f"  decode at past {past}: step 1 / steps 2-{DECODE_STEPS}",
                 lambda r, past=past: f"{programs(r[f'decode_{past}'][0])} / {sum(c['programs']['pipelines'] for c in r[f'decode_{past}'][1:])}")
+    gpu = lambda profile: f"{profile['gpu_ms']:.0f}" if profile["gpu_ms"] is not None else "no GPU times"  # noqa: E731
+    row("profiled session, warm encoder chunk: wall / executor / GPU programs (ms)",
+        lambda r: f"{statistics.mean(run['ms'] for run in r['encoder_profiled'][1:]):.0f} / {r['encoder_profile']['executor_ms']:.0f} / {gpu(r['encoder_profile'])}")
+    row(f"profiled session, decode at past {DECODE_PASTS[-1]}: wall / executor / GPU programs (ms)",
+        lambda r: f"{statistics.mean(call['ms'] for call in r['decoder_profiled'][1:]):.1f} / {r['decoder_profile']['executor_ms']:.1f} / {gpu(r['decoder_profile'])}")
     out = [f"### {device}: {adapter}", "", "| | " + " | ".join(labels) + " |", "|---|" + "---:|" * len(labels)]
     out += [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows]
-    source = "GPU timestamps per program" if device == "webgpu" else "CPU kernel time"
-    for graph, key, what in (("audio_encoder", "encoder_ops", "one warm chunk"), ("decoder", "decoder_ops", f"one decode step at past ~{DECODE_PASTS[-1]}")):
+    source = "sum of GPU timestamps per program" if device == "webgpu" else "CPU kernel time"
+    for graph, key, what in (("audio_encoder", "encoder_profile", "a warm chunk"), ("decoder", "decoder_profile", f"a decode step at past ~{DECODE_PASTS[-1]}")):
         out += ["", f"Top {TOP_OPS} operators, {graph}, ms per run ({what}; {source}):", ""]
         out += ["| rank | " + " | ".join(labels) + " |", "|---|" + "---|" * len(labels)]
         for rank in range(TOP_OPS):
             cells = []
             for label in labels:
-                ops = results[label][key]
+                ops = results[label][key]["ops"]
                 cells.append(f"{ops[rank][0]} {ops[rank][1]:.2f}" if rank < len(ops) else ("no per-op times from this adapter" if not ops and rank == 0 else ""))
             out.append(f"| {rank + 1} | " + " | ".join(cells) + " |")
     return "\n".join(out)

@@ -17,7 +17,8 @@ interface FeedSpec {
 /** The WebGPU programs compiled so far: every GPUDevice's shader modules and compute pipelines. */
 interface ProgramCount {
   shaderModules: number;
-  distinctShaders: number;
+  /** Shader modules whose WGSL this page had not compiled before. */
+  newSources: number;
   pipelines: number;
   /** Time inside createShaderModule / createComputePipeline (Chromium compiles in its GPU process, so this is the part the page waits for). */
   createMs: number;
@@ -25,7 +26,7 @@ interface ProgramCount {
   asyncCompileMs: number;
 }
 
-const count: ProgramCount = { shaderModules: 0, distinctShaders: 0, pipelines: 0, createMs: 0, asyncCompileMs: 0 };
+const count: ProgramCount = { shaderModules: 0, newSources: 0, pipelines: 0, createMs: 0, asyncCompileMs: 0 };
 const shaderSources = new Set<string>();
 
 /** Wraps GPUDevice's program constructors; it runs before onnxruntime-web asks for its device. */
@@ -48,7 +49,7 @@ function countPrograms(): void {
   timed('createShaderModule', ([descriptor]) => {
     count.shaderModules++;
     shaderSources.add(String(descriptor?.code ?? ''));
-    count.distinctShaders = shaderSources.size;
+    count.newSources = shaderSources.size;
   });
   timed('createComputePipeline', () => count.pipelines++);
   const asyncOriginal = proto.createComputePipelineAsync;
@@ -64,7 +65,7 @@ function countPrograms(): void {
 function programsSince(before: ProgramCount): ProgramCount {
   return {
     shaderModules: count.shaderModules - before.shaderModules,
-    distinctShaders: count.distinctShaders - before.distinctShaders,
+    newSources: count.newSources - before.newSources,
     pipelines: count.pipelines - before.pipelines,
     createMs: count.createMs - before.createMs,
     asyncCompileMs: count.asyncCompileMs - before.asyncCompileMs,
