@@ -29,7 +29,6 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 
 import onnx
@@ -38,6 +37,7 @@ from vibevoice_asr_web import runfiles
 from vibevoice_asr_web.artifact import contract
 from vibevoice_asr_web.chromium import CHROMIUM_ARGS, find_chromium
 from vibevoice_asr_web.errors import UserError
+from vibevoice_asr_web.runtime import ort_profile
 from vibevoice_asr_web.serve import Server
 
 ADAPTERS = ("webgpu", "wasm")
@@ -130,36 +130,6 @@ class BenchPage:
         return [json.loads(line.rstrip(",")) for line in self.profile_lines]
 
 
-def profile_summary(events: list[dict]) -> dict:
-    """Per run of the profiled session, leaving out its first (which pays one-time costs): the top
-    operators by time, onnxruntime's executor time (the CPU side: kernels enqueued, or run on WASM)
-    and, on WebGPU, the sum of the GPU programs' timestamps. A GPU program ends after the executor
-    has moved on, so GPU events are split into runs by count (every run dispatches the same programs)."""
-    runs = sorted((e["ts"], e["dur"]) for e in events if e.get("cat") == "Session" and e["name"].endswith("::Execute"))
-    if len(runs) < 2:
-        raise SystemExit(f"the profile holds {len(runs)} runs; expected a warm-up and at least one more")
-    measured_runs = len(runs) - 1
-    gpu = sorted((e for e in events if e.get("cat") == "Api" and "&" in e.get("name", "")), key=lambda e: e["ts"])
-    per_run = len(gpu) // len(runs)
-    totals: dict[str, float] = defaultdict(float)
-    if gpu:
-        if per_run * len(runs) != len(gpu):
-            raise SystemExit(f"{len(gpu)} GPU events in {len(runs)} runs: the runs dispatched different programs")
-        for event in gpu[per_run:]:
-            totals[event["name"].split("&")[1]] += event["dur"] / 1000
-    else:
-        first_end = runs[0][0] + runs[0][1]
-        for event in events:
-            if event.get("cat") == "Node" and event["name"].endswith("_kernel_time") and event["ts"] > first_end:
-                totals[event["args"].get("op_name", "?")] += event["dur"] / 1000
-    ops = sorted(((op, ms / measured_runs) for op, ms in totals.items()), key=lambda item: -item[1])
-    return {
-        "ops": ops[:TOP_OPS],
-        "executor_ms": statistics.mean(dur / 1000 for _, dur in runs[1:]),
-        "gpu_ms": sum(ms for _, ms in ops) if gpu else None,
-    }
-
-
 def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -203,11 +173,11 @@ def bench_variant(page: BenchPage, variant: Variant) -> dict:
     progress(f"{tag}: profiled sessions (operator times)")
     page.load("encoder-profiled", encoder, profile=True)
     r["encoder_profiled"] = [page.call("run", "encoder-profiled", encoder_feeds(encoder, chunk)) for _ in range(3)]
-    r["encoder_profile"] = profile_summary(page.profile_events("encoder-profiled"))
+    r["encoder_profile"] = ort_profile.summarize(page.profile_events("encoder-profiled"), TOP_OPS)
     page.call("release", "encoder-profiled")
     page.load("decoder-profiled", decoder, profile=True)
     r["decoder_profiled"] = page.call("decode", "decoder-profiled", decoder_feeds(decoder, dims, 1, DECODE_PASTS[-1]), feedback, 4)
-    r["decoder_profile"] = profile_summary(page.profile_events("decoder-profiled"))
+    r["decoder_profile"] = ort_profile.summarize(page.profile_events("decoder-profiled"), TOP_OPS)
     page.call("release", "decoder-profiled")
     return r
 
