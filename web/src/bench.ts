@@ -20,38 +20,31 @@ interface ProgramCount {
   /** Shader modules whose WGSL this page had not compiled before. */
   newSources: number;
   pipelines: number;
-  /** Time inside createShaderModule / createComputePipeline (Chromium compiles in its GPU process, so this is the part the page waits for). */
-  createMs: number;
-  /** Time from createComputePipelineAsync to its promise settling: the compile itself. */
+  /** Time from createComputePipelineAsync to its promise settling: the compile (Chromium's GPU process does it). */
   asyncCompileMs: number;
 }
 
-const count: ProgramCount = { shaderModules: 0, newSources: 0, pipelines: 0, createMs: 0, asyncCompileMs: 0 };
+const count: ProgramCount = { shaderModules: 0, newSources: 0, pipelines: 0, asyncCompileMs: 0 };
 const shaderSources = new Set<string>();
 
 /** Wraps GPUDevice's program constructors; it runs before onnxruntime-web asks for its device. */
 function countPrograms(): void {
   const proto = (globalThis as { GPUDevice?: { prototype: Record<string, any> } }).GPUDevice?.prototype;
   if (!proto) return;
-  const timed = (name: string, before: (args: any[]) => void) => {
+  const counted = (name: string, before: (args: any[]) => void) => {
     const original = proto[name];
     if (typeof original !== 'function') return;
     proto[name] = function (this: unknown, ...args: any[]) {
       before(args);
-      const started = performance.now();
-      try {
-        return original.apply(this, args);
-      } finally {
-        count.createMs += performance.now() - started;
-      }
+      return original.apply(this, args);
     };
   };
-  timed('createShaderModule', ([descriptor]) => {
+  counted('createShaderModule', ([descriptor]) => {
     count.shaderModules++;
     shaderSources.add(String(descriptor?.code ?? ''));
     count.newSources = shaderSources.size;
   });
-  timed('createComputePipeline', () => count.pipelines++);
+  counted('createComputePipeline', () => count.pipelines++);
   const asyncOriginal = proto.createComputePipelineAsync;
   if (typeof asyncOriginal === 'function') {
     proto.createComputePipelineAsync = function (this: unknown, ...args: any[]) {
@@ -67,7 +60,6 @@ function programsSince(before: ProgramCount): ProgramCount {
     shaderModules: count.shaderModules - before.shaderModules,
     newSources: count.newSources - before.newSources,
     pipelines: count.pipelines - before.pipelines,
-    createMs: count.createMs - before.createMs,
     asyncCompileMs: count.asyncCompileMs - before.asyncCompileMs,
   };
 }
@@ -125,7 +117,7 @@ async function load(name: string, url: string, dataFiles: string[], gpuOutputs: 
   });
   const ms = performance.now() - started;
   sessions.set(name, created);
-  return { ms, programs: programsSince(before), inputs: created.inputNames, outputs: created.outputNames };
+  return { ms, programs: programsSince(before) };
 }
 
 /** One run of session `name` on feeds made from `specs`: its wall time and the programs it compiled. */
@@ -183,5 +175,5 @@ document.getElementById('device')!.textContent = device;
 document.getElementById('ort-version')!.textContent = ort.env.versions.web ?? 'unknown';
 
 Object.assign(window, {
-  vibevoiceBench: { device, adapter: () => adapterReport, load, run, decode, endProfiling, release, programs: () => ({ ...count }) },
+  vibevoiceBench: { adapter: () => adapterReport, load, run, decode, endProfiling, release },
 });

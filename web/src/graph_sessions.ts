@@ -20,7 +20,7 @@ export function fromOrtTensor(t: ort.Tensor): TensorJson {
   return { type: t.type as TensorJson['type'], dims: [...t.dims], data: Array.from(t.data as ArrayLike<number | bigint>, Number) };
 }
 
-export async function fetchBytes(url: string): Promise<Uint8Array> {
+async function fetchBytes(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`could not download ${url}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
