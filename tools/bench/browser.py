@@ -289,13 +289,16 @@ def main(argv: list[str] | None = None) -> int:
     adapters = [a.strip() for a in args.adapters.split(",") if a.strip()]
     if not adapters or set(adapters) - set(ADAPTERS):
         parser.error(f"--adapters {args.adapters!r}: choose from {', '.join(ADAPTERS)}")
-    tiny = {"tiny-fp32": ("fp32", args.fp32 or runfiles.locate("models/fp32")), "tiny-q4": ("q4", args.int4 or runfiles.locate("models/int4"))}
+    tiny = {"tiny-fp32": ("fp32", args.fp32, "models/fp32"), "tiny-q4": ("q4", args.int4, "models/int4")}
     chosen = [v.strip() for v in args.variants.split(",") if v.strip()]
     if set(chosen) - set(tiny):
         parser.error(f"--variants {args.variants!r}: choose from {', '.join(tiny)}")
-    variants = [Variant(label, Path(tiny[label][1]), tiny[label][0]) for label in chosen]
+    variants = [Variant(label, Path(tiny[label][1] or runfiles.locate(tiny[label][2])), tiny[label][0]) for label in chosen]
     if args.real_q4:
         variants.append(Variant("real-1-layer-q4", args.real_q4, "q4", adapters=("wasm",), chunk_seconds=REAL_CHUNK_SECONDS))
+    for variant in variants:
+        if not (variant.folder / contract.CONFIG).is_file():
+            raise UserError(f"{variant.folder} is not an artifact folder (no {contract.CONFIG}): pass one that export or quantize wrote")
     bundle = args.bundle or runfiles.locate("web/bundle")
 
     results: dict[str, dict] = {}
