@@ -14,8 +14,8 @@ WebGPU: the GPU timestamps of each program; on WASM: each kernel's CPU time).
         [--real-q4 FOLDER] [--bundle DIR] [--fp32 DIR] [--int4 DIR] [--json out.json]
 
 --real-q4 takes an int4 folder of a one-decoder-layer model of real widths (make-synthetic
---layers 1, then export --dtype q4); it runs on WASM only: its 0.73 GB encoder and 0.27 GB
-embedding do not fit the time SwiftShader would take here (see README, Numbers measured).
+--layers 1, then export --dtype q4) and runs it on WASM only, with 2 s encoder chunks: on
+SwiftShader one such chunk would take 15-25 minutes (README, Numbers measured).
 """
 
 from __future__ import annotations
