@@ -85,13 +85,28 @@ def scratch_app(tmp_path_factory):
     bundle = (
         "const { build } = await import(process.argv[1]);"
         "await build({ entryPoints: [{ in: 'main.js', out: 'app' }, { in: 'vibevoice-asr-web/worker', out: 'worker' }],"
-        " outdir: 'out', bundle: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning',"
-        f" nodePaths: [{json.dumps(str(node_modules))}], external: ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module'] }});"
+        # splitting and the one external are web/README.md's advice: the wasm decoders stay chunks, loaded when needed
+        " outdir: 'out', bundle: true, splitting: true, format: 'esm', platform: 'browser', target: 'es2022', logLevel: 'warning',"
+        f" nodePaths: [{json.dumps(str(node_modules))}],"
+        " external: ['node:*', 'fs', 'path', 'url', 'worker_threads', 'module', '@wasm-audio-decoders/opus-ml'] });"
     )
     _run([node, "--input-type=module", "-e", bundle, (node_modules / "esbuild" / "lib" / "main.js").as_uri()], app, env)
     # The one step an esbuild app adds by hand (web/README.md): the wasm files beside the Worker's bundle.
     shutil.copytree(app / "node_modules" / "vibevoice-asr-web" / "dist" / "ort", out / "ort")
     return {"tarball": tarball, "manifest": manifest, "app": app, "out": out}
+
+
+def _static_imports(out: Path, entry: str) -> list[str]:
+    """`entry` and every file of the bundle it imports statically (esbuild writes `from"./chunk-X.js"`)."""
+    seen, todo = [], [entry]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.append(name)
+        text = (out / name).read_text()
+        todo += [(Path(name).parent / m).as_posix() for m in re.findall(r"""(?:from|import)\s*["']\./([^"']+)["']""", text)]
+    return seen
 
 
 def test_tarball_is_a_package(scratch_app):
@@ -121,9 +136,12 @@ def test_scratch_app_transcribes_in_a_worker(scratch_app, browser, artifact_fold
     dtype = next(iter(references[label]["variants"]))
     variant = references[label]["variants"][dtype]
     want = next(r for r in variant["results"] if r["audio"] == CLIP)
-    # The page's own bundle is the client only: Transformers.js and onnxruntime-web load in the Worker.
-    app_js = (scratch_app["out"] / "app.js").read_text()
-    assert "VoxtralForConditionalGeneration" not in app_js and "onnxruntime" not in app_js, "the main-thread bundle carries the model code"
+    # The page's own bundle (app.js and the chunks it imports) is the client only: Transformers.js,
+    # onnxruntime-web and the wasm decoders load in the Worker, the decoders only when a file needs one.
+    main_thread = _static_imports(scratch_app["out"], "app.js")
+    code = "".join((scratch_app["out"] / name).read_text() for name in main_thread)
+    assert "VoxtralForConditionalGeneration" not in code and "onnxruntime" not in code, f"the main-thread bundle carries the model code: {main_thread}"
+    assert len(code) < 1_000_000, f"the main-thread bundle is {len(code):,} characters: {main_thread}"
     models = scratch_app["app"] / "models"
     models.mkdir(exist_ok=True)
     if not (models / label).exists():
