@@ -25,7 +25,7 @@ STOP_MAX_NEW_TOKENS = 400
 LIMIT_MS = 2000
 
 # Installed before the page's scripts: window.__cancel.arm(phase) clicks Stop when `phase` shows.
-ARM = """
+ARM = r"""
 (() => {
   const phases = {
     download: () => false, // stopNow(), once the test sees a graph download held
