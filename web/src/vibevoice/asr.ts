@@ -281,7 +281,7 @@ export class VibeVoiceASR {
    */
   static async preflight(location: string, options: PreflightOptions = {}): Promise<PreflightReport> {
     const { inspection, config, manifest } = await VibeVoiceASR.examine(location, options);
-    return VibeVoiceASR.plan(inspection, config, manifest, options);
+    return (await VibeVoiceASR.plan(inspection, config, manifest, options)).report;
   }
 
   /** Decodes and checks a clip as transcribe() would (it decodes, it is not silent), without a model: before any download. */
@@ -291,9 +291,15 @@ export class VibeVoiceASR {
     return { durationS, numSamples, numAudioTokens, sourceSampleRate, channels: audio.channels.length, decode: info };
   }
 
-  private static async plan(info: ModelInspection, config: PretrainedConfig, manifest: Record<string, unknown> | null, options: PreflightOptions): Promise<PreflightReport> {
+  /** The report of the variant load() takes, and the limits it was measured against. */
+  private static async plan(
+    info: ModelInspection,
+    config: PretrainedConfig,
+    manifest: Record<string, unknown> | null,
+    options: PreflightOptions,
+  ): Promise<{ report: PreflightReport; environment: PreflightEnvironment }> {
     const [environment, cached] = await Promise.all([planEnvironment(info.device, info.adapter), listCachedModels().catch(() => [])]);
-    return planVariant({
+    const report = planVariant({
       folder: info.source.baseUrl,
       config: config as unknown as Record<string, unknown>,
       manifest,
@@ -306,6 +312,7 @@ export class VibeVoiceASR {
       environment,
       cached,
     });
+    return { report, environment };
   }
 
   private static async examine(
@@ -345,7 +352,8 @@ export class VibeVoiceASR {
     const { source, device } = info;
     // Before onnxruntime-web compiles anything: where Tint zeroes a loop's local once, its zeros are written out.
     const adapter: AdapterReport = device === 'webgpu' ? { ...info.adapter, loopLocals: await fixLoopLocals() } : info.adapter;
-    const plan = assertFits(await VibeVoiceASR.plan(info, config, manifest, options)); // nothing large is fetched before this
+    const { report: plan, environment } = await VibeVoiceASR.plan(info, config, manifest, options);
+    assertFits(plan); // nothing large is fetched before this
     const { dtype } = plan;
     const graphs = variantFiles(manifest, dtype);
     const progress_callback = wrapProgress(options.onProgress, graphs && [...graphs.keys()].filter((f) => f.startsWith(`${ARTIFACT.files.onnx_dir}/`)), () =>
@@ -381,7 +389,6 @@ export class VibeVoiceASR {
         await model.dispose().catch(() => undefined);
         throw error;
       }
-      const environment = await planEnvironment(device, info.adapter);
       options.onProgress?.({ status: 'ready' });
       return new VibeVoiceASR(source, device, dtype, info.available, adapter, info.fallbackReason, settings, config, files.tokenizer, model, plan, environment);
     } catch (error) {
