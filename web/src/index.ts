@@ -23,7 +23,7 @@
 //   transcribe-button  runs the transcription; stop-button cancels it, or the loading, within 2 s (what was
 //                      written so far stays as partial rows)
 //   status             one line; data-state="idle"|"inspecting"|"loading"|"ready"|"transcribing"|"done"|"error";
-//                      data-phase="prepare-gpu" (session creation, then the first run) while its elapsed time ticks
+//                      data-phase="prepare-gpu" (session creation, then on WebGPU the first run) while its elapsed time ticks
 //   error              the last error; data-code = the library's error code (no-webgpu, out-of-memory,
 //                      download-failed, unsupported-audio, silent-audio, ...)
 //   live-segments      the complete segments so far as rows (data-testid="live-segment-row"), parsed from the
@@ -280,9 +280,9 @@ function setAudioInfo(state: 'checking' | 'ok' | 'error' | 'recording', text: st
   el.audioInfo.textContent = text;
 }
 
-/** Decodes and checks the clip in the Worker when it is chosen, before any model download; only a clip that passes can be transcribed. */
 let audioPicks = 0;
 
+/** Decodes and checks the clip in the Worker when it is chosen, before any model download; only a clip that passes can be transcribed. */
 async function setAudio(blob: Blob, name: string): Promise<AudioCheck | null> {
   const pick = ++audioPicks; // a later choice wins over this one's check
   audio = null;
@@ -419,7 +419,7 @@ async function transcribe(): Promise<TranscriptionResult | null> {
       signal: abort.signal,
       onStage: (stage) => {
         if (stage.stage === 'prepare') setStatus('transcribing', 'Preparing the audio…');
-        else if (stage.stage === 'encode' && stage.chunk === 0 && stage.firstRun) {
+        else if (stage.stage === 'encode' && stage.chunk === 0 && stage.firstRun && model.device === 'webgpu') {
           el.status.dataset.state = 'transcribing';
           clock.start('prepare-gpu', 'Preparing the GPU: the first run compiles its programs, then encodes the audio');
         } else if (stage.stage === 'encode' && stage.chunk < stage.chunks) setStatus('transcribing', `Encoding the audio (${stage.chunk}/${stage.chunks})…`);
