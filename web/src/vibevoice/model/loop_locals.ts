@@ -79,20 +79,37 @@ export function installZeroLocals(): void {
 }
 
 export interface LoopLocalsReport {
-  /** PROBE's output before the workaround: [1, 1, 1] is right, [1, 6, 6] the bug. */
+  /** PROBE's output before the workaround: [1, 1, 1] is right, [1, 6, 6] the bug; [] when the probe could not run. */
   probe: number[];
   /** The workaround is installed (only where the probe showed the bug). */
   zeroLocals: boolean;
-  /** Programs compiled from now on zero their loop locals as WGSL says. */
+  /** Programs compiled from now on zero their loop locals as WGSL says (false, to be safe, when the probe failed). */
   correct: boolean;
+  /** Why the probe could not run. */
+  error?: string;
 }
 
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 
-/** Probes this adapter's compiler and, where it zeroes a loop's local once, installs the workaround and checks it. */
-export async function fixLoopLocals(gpu: Gpu = (globalThis.navigator as { gpu?: Gpu } | undefined)?.gpu): Promise<LoopLocalsReport> {
-  const probe = await probeLoopLocals(gpu);
-  if (same(probe, PER_ITERATION)) return { probe, zeroLocals: false, correct: true };
-  installZeroLocals();
-  return { probe, zeroLocals: installed, correct: same(await probeLoopLocals(gpu), PER_ITERATION) };
+async function check(gpu: Gpu): Promise<LoopLocalsReport> {
+  try {
+    const probe = await probeLoopLocals(gpu);
+    if (same(probe, PER_ITERATION)) return { probe, zeroLocals: false, correct: true };
+    installZeroLocals();
+    return { probe, zeroLocals: installed, correct: same(await probeLoopLocals(gpu), PER_ITERATION) };
+  } catch (error) {
+    // A probe is no reason to fail a load: the caller then takes the path that does not need it.
+    return { probe: [], zeroLocals: false, correct: false, error: String((error as Error)?.message ?? error) };
+  }
+}
+
+let report: Promise<LoopLocalsReport> | null = null;
+
+/**
+ * Probes this adapter's compiler once per page or Worker and, where it zeroes a loop's local once,
+ * installs the workaround and checks it. Never throws.
+ */
+export function fixLoopLocals(gpu: Gpu = (globalThis.navigator as { gpu?: Gpu } | undefined)?.gpu): Promise<LoopLocalsReport> {
+  report ??= check(gpu);
+  return report;
 }
