@@ -5,7 +5,7 @@ and processor (the HF reference implementation) and `vibevoice_asr_web.audio` (d
 scipy's resample_poly). Run it again whenever those, the test audio or the tiny checkpoint's
 tokenizer change, and commit the result:
 
-    /tmp/venv/bin/python web/test/make_fixtures.py [--checkpoint DIR]
+    PYTHONPATH=python python3 web/test/make_fixtures.py [--checkpoint DIR]   # with the project venv's python3
 
 Without --checkpoint the tiny test checkpoint is made in a temporary folder
 (`python -m vibevoice_asr_web make-tiny`). Needs numpy, scipy, soundfile, torch and transformers.
