@@ -175,7 +175,6 @@ function wrapProgress(onProgress: ((event: LoadProgress) => void) | undefined, e
   const pending = new Set<string>();
   const done = new Set<string>();
   let here = false;
-  const graphs = expected ?? [];
   return (info) => {
     const i = info as Record<string, unknown>;
     const status = i.status as string;
@@ -184,7 +183,7 @@ function wrapProgress(onProgress: ((event: LoadProgress) => void) | undefined, e
     if (file && status === 'done') {
       pending.delete(file);
       done.add(file);
-      const all = expected ? graphs.every((g) => done.has(g)) : !pending.size && [...done].filter((f) => f.endsWith('.onnx')).length >= ARTIFACT.graphs.length;
+      const all = expected ? expected.every((g) => done.has(g)) : !pending.size && [...done].filter((f) => f.endsWith('.onnx')).length >= ARTIFACT.graphs.length;
       if (all && !here) {
         here = true;
         queueMicrotask(graphsHere); // after this file's own 'done' event
@@ -193,7 +192,7 @@ function wrapProgress(onProgress: ((event: LoadProgress) => void) | undefined, e
     if (!onProgress || !['initiate', 'download', 'progress', 'done', 'ready'].includes(status)) return; // progress_total: callers sum files
     onProgress({
       status: status as LoadProgress['status'],
-      file: typeof i.file === 'string' ? i.file : undefined,
+      file: file ?? undefined,
       loaded: typeof i.loaded === 'number' ? i.loaded : undefined,
       total: typeof i.total === 'number' ? i.total : undefined,
       progress: typeof i.progress === 'number' ? i.progress : undefined,

@@ -154,14 +154,8 @@ export class VibeVoiceASRClient {
 
   /** Decodes and checks a clip in the Worker (VibeVoiceASR.checkAudio), on this thread where the Worker cannot decode it. */
   async checkAudio(source: AudioSource): Promise<AudioCheck> {
-    try {
-      return (await this.call({ type: 'checkAudio', source: this.forWorker(source) })) as AudioCheck;
-    } catch (error) {
-      if (!(error as { mainThreadDecode?: boolean }).mainThreadDecode) throw error;
-    }
-    const { audio, info } = await loadAudio(source, ARTIFACT.front_end.sampling_rate);
-    const check = (await this.call({ type: 'checkAudio', source: { samples: audio.channels, sampleRate: audio.sampleRate } })) as AudioCheck;
-    return { ...check, decode: info };
+    const { reply, decode } = await this.withAudio(source, (audio, transfer) => this.call({ type: 'checkAudio', source: audio }, undefined, transfer) as Promise<AudioCheck>);
+    return decode ? { ...reply, decode } : reply;
   }
 
   /** Loads (or replaces) the model in the Worker. */
@@ -184,16 +178,8 @@ export class VibeVoiceASRClient {
   /** Transcribes one clip in the Worker: VibeVoiceASR.transcribe's options and events. */
   async transcribe(source: AudioSource, options: TranscribeOptions = {}): Promise<TranscriptionResult> {
     this.require();
-    try {
-      return await this.transcribeIn(this.forWorker(source), options);
-    } catch (error) {
-      if (!(error as { mainThreadDecode?: boolean }).mainThreadDecode) throw error;
-    }
-    // The Worker has neither WebCodecs nor WebAudio for this file: decode here (WebAudio) and send the samples.
-    const { audio, info } = await loadAudio(source, this.settings.frontEnd.sampleRate);
-    const samples: RawAudioInput = { samples: audio.channels, sampleRate: audio.sampleRate };
-    const result = await this.transcribeIn(samples, options, audio.channels.map((c) => c.buffer as ArrayBuffer));
-    return { ...result, audio: { ...result.audio, decode: info satisfies DecodeInfo } };
+    const { reply, decode } = await this.withAudio(source, (audio, transfer) => this.transcribeIn(audio, options, transfer));
+    return decode ? { ...reply, audio: { ...reply.audio, decode } } : reply;
   }
 
   /** Where the sessions run (VibeVoiceASR.runtimeInfo, asked of the Worker). */
@@ -219,6 +205,25 @@ export class VibeVoiceASRClient {
   private require(): LoadedModel {
     if (!this.model) throw new VibeVoiceError('bad-input', 'No model is loaded: call load() first and wait for it.');
     return this.model;
+  }
+
+  /**
+   * `send`s the audio to the Worker; where the Worker has neither WebCodecs nor a wasm decoder for
+   * the file, decodes it here (WebAudio) and sends the samples instead: `decode` says how (null when
+   * the Worker decoded it).
+   */
+  private async withAudio<T>(
+    source: AudioSource,
+    send: (audio: AudioSource, transfer: Transferable[]) => Promise<T>,
+  ): Promise<{ reply: T; decode: DecodeInfo | null }> {
+    try {
+      return { reply: await send(this.forWorker(source), []), decode: null };
+    } catch (error) {
+      if (!(error as { mainThreadDecode?: boolean }).mainThreadDecode) throw error;
+    }
+    const { audio, info } = await loadAudio(source, ARTIFACT.front_end.sampling_rate);
+    const samples: RawAudioInput = { samples: audio.channels, sampleRate: audio.sampleRate };
+    return { reply: await send(samples, audio.channels.map((c) => c.buffer as ArrayBuffer)), decode: info };
   }
 
   /** A URL means the page's; everything else is cloned as it is (a Blob is not copied). */
