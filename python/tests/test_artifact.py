@@ -73,7 +73,8 @@ def test_the_description_is_the_contract(tmp_path):
     assert described == description.describe()
     assert described["graphs"] == list(contract.GRAPH_NAMES)
     assert {d: v["suffix"] for d, v in described["dtypes"].items()} == contract.DTYPE_SUFFIX
-    assert [d for d, v in described["dtypes"].items() if v["half_precision"]] == list(contract.HALF_PRECISION_DTYPES)
+    assert sorted(d for d, v in described["dtypes"].items() if v["half_precision"]) == sorted(contract.HALF_PRECISION_DTYPES)
+    assert sorted(d for d, v in described["dtypes"].items() if v["ternary"]) == sorted(contract.TERNARY_DTYPES)
     assert described["limits"] == {"gpu_buffer_bytes": contract.GPU_BUFFER_BYTES, "max_chunk_bytes": contract.MAX_CHUNK_BYTES,
                                    "max_ir_version": contract.MAX_IR_VERSION}
     assert described["front_end"]["hop_length"] == contract.HOP_LENGTH and described["files"]["manifest"] == manifest.MANIFEST

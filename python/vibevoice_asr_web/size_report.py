@@ -20,10 +20,14 @@ from vibevoice_asr_web.tensor_reader import TensorSource
 GIB = contract.GPU_BUFFER_BYTES
 AUDIO_TOKENS_PER_MINUTE = contract.SAMPLE_RATE * 60 // contract.HOP_LENGTH  # 450
 TEXT_TOKENS_PER_MINUTE = contract.TRANSCRIPT_TOKENS_PER_MINUTE
-# q2 / q2f16 (DESIGN §3): the ternary decoder projections as 2-bit MatMulNBits, the rest as q4 / q4f16.
-# Not yet artifact dtypes (artifact/contract.py); sized here for the BitNet model.
+# q2 / q2f16 (DESIGN §3): the ternary decoder projections as 2-bit MatMulNBits, the rest as q4 / q4f16;
+# only the BitNet model has them.
 TERNARY_DTYPES = {"q2": "q4", "q2f16": "q4f16"}
-MODELS = {"7b": (real_config, tuple(contract.DTYPE_SUFFIX)), "bitnet": (bitnet_config, (*contract.DTYPE_SUFFIX, *TERNARY_DTYPES))}
+assert tuple(TERNARY_DTYPES) == contract.TERNARY_DTYPES
+MODELS = {
+    "7b": (real_config, tuple(d for d in contract.DTYPE_SUFFIX if d not in contract.TERNARY_DTYPES)),
+    "bitnet": (bitnet_config, tuple(contract.DTYPE_SUFFIX)),
+}
 MODEL_TITLES = {"7b": "VibeVoice-ASR (7B decoder)", "bitnet": "VibeVoice-ASR-BitNet (ternary 1.5B decoder)"}
 BROWSER_GOAL_BYTES = {"bitnet": 1.3e9}  # q2f16 in total, every tensor within one GPU buffer
 

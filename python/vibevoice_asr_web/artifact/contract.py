@@ -65,17 +65,22 @@ ONNX_DIR = "onnx"
 DType = Literal["activation", "float32", "int64"]
 
 # The variants and the suffix Transformers.js appends to each graph's file name.
-DTYPE_SUFFIX = {"fp32": "", "fp16": "_fp16", "q4": "_q4", "q4f16": "_q4f16"}
+DTYPE_SUFFIX = {"fp32": "", "fp16": "_fp16", "q4": "_q4", "q4f16": "_q4f16", "q2": "_q2", "q2f16": "_q2f16"}
 DTYPE_ALIASES = {"float32": "fp32", "float16": "fp16", "int4": "q4"}
-HALF_PRECISION_DTYPES = ("fp16", "q4f16")  # float16 activations: WebGPU's shader-f16 feature
-INT4_DTYPES = ("q4", "q4f16")  # MatMulNBits / GatherBlockQuantized weights in blocks of 32
-BROWSER_DTYPES = ("fp16", "q4", "q4f16")  # held to the GPU buffer and chunk limits; fp32 is the onnxruntime reference
-BEST_FIRST = ("q4f16", "q4", "fp16", "fp32")  # what a WebGPU device should run, when it can
-# What onnxruntime's CPU kernels (WASM in the browser) should run: int4 first (MatMulNBits is the
+HALF_PRECISION_DTYPES = ("fp16", "q4f16", "q2f16")  # float16 activations: WebGPU's shader-f16 feature
+# MatMulNBits / GatherBlockQuantized weights in blocks of 32 (q2 / q2f16: every weight but the ternary ones)
+INT4_DTYPES = ("q4", "q4f16", "q2", "q2f16")
+# A ternary (BitNet) decoder's projections as exact 2-bit MatMulNBits (quantize/ternary.py); only a
+# folder exported from a ternary checkpoint has them.
+TERNARY_DTYPES = ("q2", "q2f16")
+BROWSER_DTYPES = ("fp16", "q4", "q4f16", "q2", "q2f16")  # held to the GPU buffer and chunk limits; fp32 is the onnxruntime reference
+BEST_FIRST = ("q2f16", "q4f16", "q2", "q4", "fp16", "fp32")  # what a WebGPU device should run, when it can
+# What onnxruntime's CPU kernels (WASM in the browser) should run: low-bit first (MatMulNBits is the
 # fastest there), half precision last (the CPU runs most float16 ops through casts to float32).
-CPU_BEST_FIRST = ("q4", "fp32", "q4f16", "fp16")
-# config.json's default dtype: the first of these a folder holds (q4 runs on every WebGPU adapter, no shader-f16 needed).
-DEFAULT_DTYPE_ORDER = ("q4", "q4f16", "fp32", "fp16")
+CPU_BEST_FIRST = ("q2", "q4", "fp32", "q2f16", "q4f16", "fp16")
+# config.json's default dtype: the first of these a folder holds (q4 runs on every WebGPU adapter, no
+# shader-f16 needed; q2 after it, since fast WebGPU MatMulNBits kernels may refuse 2 bits).
+DEFAULT_DTYPE_ORDER = ("q4", "q2", "q4f16", "q2f16", "fp32", "fp16")
 
 
 def canonical_dtype(name: str) -> str:

@@ -26,6 +26,7 @@ def describe() -> dict:
                 "activation": c.activation_type(dtype),
                 "half_precision": dtype in c.HALF_PRECISION_DTYPES,
                 "int4": dtype in c.INT4_DTYPES,
+                "ternary": dtype in c.TERNARY_DTYPES,
                 "browser": dtype in c.BROWSER_DTYPES,
             }
             for dtype, suffix in c.DTYPE_SUFFIX.items()

@@ -29,6 +29,8 @@ DEVICES = {
     "fp16": "WebGPU with the `shader-f16` feature, or WASM (slowly: the CPU runs float16 through float32)",
     "q4": "any WebGPU adapter (software ones such as SwiftShader too), or WASM (the CPU's first choice)",
     "q4f16": "WebGPU with the `shader-f16` feature (the production choice on GPUs that have it), or WASM",
+    "q2": "any WebGPU adapter whose MatMulNBits kernel takes 2 bits, or WASM",
+    "q2f16": "WebGPU with the `shader-f16` feature (the BitNet model's smallest variant), or WASM",
 }
 PREFERRED = contract.BEST_FIRST
 

@@ -4,7 +4,7 @@
 // fails with one clear error instead of undefined names.
 import description from 'vibevoice:artifact-description';
 
-export type Dtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
+export type Dtype = 'fp32' | 'fp16' | 'q4' | 'q4f16' | 'q2' | 'q2f16';
 
 export interface DtypeInfo {
   /** What Transformers.js appends to each graph's file name. */
@@ -14,6 +14,8 @@ export interface DtypeInfo {
   half_precision: boolean;
   /** Block-quantized int4 weights (MatMulNBits, GatherBlockQuantized). */
   int4: boolean;
+  /** The ternary decoder projections as exact 2-bit MatMulNBits (BitNet folders only). */
+  ternary: boolean;
   /** Held to the GPU buffer and chunk limits (fp32 is the onnxruntime reference). */
   browser: boolean;
 }
@@ -76,7 +78,7 @@ export function checkDescription(value: unknown): ArtifactDescription {
   const dtypes = object(d.dtypes, 'dtypes');
   const names = Object.keys(dtypes); // the `Dtype` type above names them for the compiler; these are the ones that exist
   for (const dtype of names) keys(dtypes[dtype], `dtypes.${dtype}`, ['suffix', 'activation'], 'string');
-  for (const dtype of names) keys(dtypes[dtype], `dtypes.${dtype}`, ['half_precision', 'int4', 'browser'], 'boolean');
+  for (const dtype of names) keys(dtypes[dtype], `dtypes.${dtype}`, ['half_precision', 'int4', 'ternary', 'browser'], 'boolean');
   for (const list of ['best_first', 'cpu_best_first', 'default_dtype_order']) {
     const order = d[list];
     if (!Array.isArray(order) || order.length !== names.length || !names.every((x) => order.includes(x))) fail(`has no ${list} of every dtype`);
