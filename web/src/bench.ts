@@ -6,7 +6,7 @@ import { describeWebGpuAdapter, ort, useLocalRuntimeFiles } from './vibevoice/mo
 
 /** A feed the page makes itself, so a 4,000-position KV cache never crosses the page boundary as JSON. */
 interface FeedSpec {
-  type: 'float32' | 'int64';
+  type: 'float32' | 'int64' | 'int32';
   dims: number[];
   /** zeros, ones, random (uniform in [-scale, scale], seeded), or range (start, start + 1, ...). */
   fill: 'zeros' | 'ones' | 'random' | 'range';
@@ -77,11 +77,9 @@ function seededUniform(length: number, scale: number, seed: number): Float32Arra
 
 function makeTensor(spec: FeedSpec, seed: number): ort.Tensor {
   const length = spec.dims.reduce((a, b) => a * b, 1);
-  if (spec.type === 'int64') {
-    const data = new BigInt64Array(length);
-    for (let i = 0; i < length; i++) data[i] = BigInt(spec.fill === 'range' ? (spec.start ?? 0) + i : spec.fill === 'ones' ? 1 : 0);
-    return new ort.Tensor('int64', data, spec.dims);
-  }
+  const integer = (i: number) => (spec.fill === 'range' ? (spec.start ?? 0) + i : spec.fill === 'ones' ? 1 : 0);
+  if (spec.type === 'int64') return new ort.Tensor('int64', BigInt64Array.from({ length }, (_, i) => BigInt(integer(i))), spec.dims);
+  if (spec.type === 'int32') return new ort.Tensor('int32', Int32Array.from({ length }, (_, i) => integer(i)), spec.dims);
   if (spec.fill === 'random') return new ort.Tensor('float32', seededUniform(length, spec.scale ?? 1, seed), spec.dims);
   return new ort.Tensor('float32', new Float32Array(length).fill(spec.fill === 'ones' ? 1 : 0), spec.dims);
 }

@@ -9,13 +9,14 @@ from collections import defaultdict
 from vibevoice_asr_web.errors import UserError
 
 
-def summarize(events: list[dict], top: int = 10) -> dict:
+def summarize(events: list[dict], top: int = 10, by_program: bool = False) -> dict:
     """Per run of a profiled session, leaving out its first (which pays one-time costs): the `top`
     operator types by time (ms), the executor's time (the CPU side: kernels enqueued on WebGPU, run
     on CPU EPs) and, where the WebGPU EP logged GPU timestamps ('Api' events), their sum.
 
     A GPU program ends after the executor has moved on, so GPU events are split into runs by count:
-    every run must dispatch the same programs (the same graph on the same shapes)."""
+    every run must dispatch the same programs (the same graph on the same shapes). `by_program` sums
+    GPU time per WebGPU program (an operator may run several) instead of per operator type."""
     runs = sorted((e["ts"], e["dur"]) for e in events if e.get("cat") == "Session" and e.get("name", "").endswith("::Execute"))
     if len(runs) < 2:
         raise UserError(f"the profile holds {len(runs)} runs; expected a warm-up run and at least one more: run the session twice before ending its profiling")
@@ -27,7 +28,7 @@ def summarize(events: list[dict], top: int = 10) -> dict:
         if left:
             raise UserError(f"{len(gpu)} GPU events in {len(runs)} runs: the runs dispatched different programs; profile runs of one shape only")
         for event in gpu[per_run:]:
-            totals[event["name"].split("&")[1]] += event["dur"] / 1000  # node&OpType&Program
+            totals[event["name"].split("&")[2 if by_program else 1]] += event["dur"] / 1000  # node&OpType&Program
     else:
         first_end = runs[0][0] + runs[0][1]
         for event in events:
