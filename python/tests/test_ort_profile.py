@@ -55,3 +55,14 @@ def test_runs_that_dispatched_different_programs_are_refused():
     events += [gpu_program(3_000, 10, "Add"), gpu_program(3_100, 10, "Add"), gpu_program(3_200, 10, "Mul")]
     with pytest.raises(UserError, match="3 GPU events in 2 runs"):
         ort_profile.summarize(events)
+
+
+def test_gpu_times_by_program_split_one_operator_into_its_programs():
+    def attention(ts: int, dur: int, program: str) -> dict:
+        return {"cat": "Api", "name": f"attention&GroupQueryAttention&{program}", "ts": ts, "dur": dur, "args": {}}
+
+    events = [execute(0, 1_000), execute(10_000, 1_000)]
+    events += [attention(1_000, 50_000, "CopyKVCache"), attention(2_000, 90_000, "DecodeQKV")]
+    events += [attention(11_000, 1_000, "CopyKVCache"), attention(12_000, 7_000, "DecodeQKV")]
+    assert ort_profile.summarize(events)["ops"] == [("GroupQueryAttention", 8.0)]
+    assert ort_profile.summarize(events, by_program=True)["ops"] == [("DecodeQKV", 7.0), ("CopyKVCache", 1.0)]
