@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE.parents[1] / "python"))
 from vibevoice_asr_web import inventory, size_report  # noqa: E402
 from vibevoice_asr_web.artifact import contract  # noqa: E402
 from vibevoice_asr_web.fixtures import tiny_checkpoint  # noqa: E402
-from vibevoice_asr_web.fixtures.real_model import real_config  # noqa: E402
+from vibevoice_asr_web.fixtures.real_model import bitnet_config, real_config  # noqa: E402
 
 MINUTES = (1, 10, 60)
 OUTPUT = HERE / "fixtures" / "size_report.json"
@@ -48,7 +48,7 @@ def entry(config: dict) -> dict:
 
 
 def main() -> int:
-    configs = {"real": real_config()}
+    configs = {"real": real_config(), "bitnet": bitnet_config()}
     for variant in ("default", "alt", "odd"):
         configs[variant] = tiny_checkpoint.build_tiny_config(variant).to_dict()
     data = {

@@ -32,6 +32,15 @@ describe('dtype variants', () => {
     assert.deepEqual(lib.runnableDtypes(all, 'webgpu', false), ['q4', 'fp32']);
   });
 
+  it('a BitNet folder: q2f16 with shader-f16, q2 without it and on the CPU', () => {
+    const bitnet = ['q2f16', 'q2', 'q4f16', 'q4', 'fp32'];
+    assert.equal(lib.chooseDtype('auto', bitnet, 'webgpu', true), 'q2f16');
+    assert.equal(lib.chooseDtype('auto', bitnet, 'webgpu', false), 'q2'); // q2f16 has float16 activations
+    assert.equal(lib.chooseDtype('auto', bitnet, 'wasm', false), 'q2');
+    assert.deepEqual(lib.runnableDtypes(bitnet, 'webgpu', false), ['q2', 'q4', 'fp32']);
+    assert.throws(() => lib.chooseDtype('q2f16', bitnet, 'webgpu', false), /shader-f16/);
+  });
+
   it('refuses dtypes the folder lacks or the device cannot run', () => {
     assert.throws(() => lib.chooseDtype('q4', ['fp32'], 'webgpu', true), { code: 'unsupported-dtype', message: /no q4 variant; it holds fp32/ });
     assert.throws(() => lib.chooseDtype('q4f16', ['q4f16', 'q4'], 'webgpu', false), { code: 'unsupported-dtype', message: /shader-f16/ });

@@ -205,17 +205,24 @@ function quantized(p: Parameter, dtype: Dtype): boolean {
   return ARTIFACT.dtypes[dtype].int4 && (p.kind === 'matmul' || p.kind === 'embedding');
 }
 
-/** The packed int4 part of a quantized weight: [rows, blocks, BLOCK/2] bytes, its largest tensor. */
-function packedBytes(p: Parameter): number {
+const TERNARY_PROJECTION = /^model\.language_model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$/;
+
+/** Bits per packed weight: 2 for a ternary variant's decoder projections (exact 2-bit MatMulNBits), else 4. */
+function bitsOf(p: Parameter, dtype: Dtype): number {
+  return ARTIFACT.dtypes[dtype].ternary && TERNARY_PROJECTION.test(p.name) ? 2 : 4;
+}
+
+/** The packed part of a quantized weight: [rows, blocks, BLOCK * bits / 8] bytes, its largest tensor. */
+function packedBytes(p: Parameter, dtype: Dtype): number {
   const [rows, width] = p.shape;
-  return rows * Math.ceil(width / INT4_BLOCK) * (INT4_BLOCK / 2);
+  return rows * Math.ceil(width / INT4_BLOCK) * ((INT4_BLOCK * bitsOf(p, dtype)) / 8);
 }
 
 /** Bytes of one parameter as the quantizer stores it: packed int4 plus one scale per block, or plain. */
 export function tensorBytes(p: Parameter, dtype: Dtype): number {
   if (!quantized(p, dtype)) return p.shape.reduce((a, b) => a * b, 1) * activationBytes(dtype);
   const [rows, width] = p.shape;
-  return packedBytes(p) + rows * Math.ceil(width / INT4_BLOCK) * activationBytes(dtype);
+  return packedBytes(p, dtype) + rows * Math.ceil(width / INT4_BLOCK) * activationBytes(dtype);
 }
 
 export interface NamedBytes {
@@ -236,7 +243,7 @@ export function weightSizes(params: readonly Parameter[], dtype: Dtype): WeightS
   for (const p of params) {
     const bytes = tensorBytes(p, dtype);
     graphBytes[p.graph] += bytes;
-    const buffer = quantized(p, dtype) ? packedBytes(p) : bytes;
+    const buffer = quantized(p, dtype) ? packedBytes(p, dtype) : bytes;
     if (buffer > largest.bytes) largest = { name: p.name, bytes: buffer }; // the first of equals, as size_report's max()
   }
   const total = graphBytes.audio_encoder + graphBytes.embed_tokens + graphBytes.decoder_model_merged;

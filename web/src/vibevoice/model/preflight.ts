@@ -256,7 +256,10 @@ function candidates(input: PreflightInput): Dtype[] {
   if (input.dtypes) return DTYPES.filter((d) => input.dtypes!.includes(d));
   const held = availableDtypes(input.config, input.manifest ?? null);
   const env = input.environment;
-  return runnableDtypes(held.length ? held : DTYPES, env.device, env.shaderF16 ?? false);
+  // Without a listing, any variant but the ternary ones: only a folder exported from a ternary
+  // (BitNet) checkpoint has q2 / q2f16, and it lists them.
+  const possible = held.length ? held : DTYPES.filter((d) => !ARTIFACT.dtypes[d].ternary);
+  return runnableDtypes(possible, env.device, env.shaderF16 ?? false);
 }
 
 /** The longest whole number of seconds below `durationS` at which `ok` holds, or undefined. */
