@@ -19,7 +19,7 @@ def _write(tmp_path, proj: np.ndarray):
     g = helper.make_graph(nodes, "decoder", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 32])],
                           [numpy_helper.from_array(proj, PROJ), numpy_helper.from_array(other, OTHER)])
-    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
     path = tmp_path / "decoder_model_merged.onnx"
     onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location=path.name + "_data", size_threshold=0)
     return path
