@@ -15,17 +15,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "  fp16    fp16 weights and activations; RMSNorm statistics, softmax and rotary angles in fp32\n"
         "  q4      MatMul weights int4 (MatMulNBits, symmetric), embedding GatherBlockQuantized; fp32 activations\n"
         "  q4f16   as q4 with fp16 activations and fp16 scales\n"
+        "  q2      as q4, but a BitNet decoder's ternary q/k/v/o/gate/up/down as exact 2-bit MatMulNBits\n"
+        "  q2f16   as q2 with fp16 activations and fp16 scales\n"
         "aliases: float16 = fp16, int4 = q4. Several at once: --dtype q4,q4f16 (one folder).\n\n"
         "Weights are read in slabs of --slab-mb and streamed to the output: memory does not grow with\n"
         "the model. The int4 bytes come from onnxruntime's own kernel, identical to MatMulNBitsQuantizer.\n"
         "The folder appears only when complete; its manifest records every file's sha256 and the parity\n"
-        "of each variant against the fp32 input (gates: fp16 cosine, q4/q4f16 top-1 agreement)."
+        "of each variant against the fp32 input (gates: fp16 cosine, q4/q4f16/q2/q2f16 top-1 agreement)."
     )
     parser.add_argument("--input-dir", "--input_dir", required=True, help="fp32 artifact folder made by `export`")
     parser.add_argument("--output-dir", "--output_dir", required=True, help="folder to write (a complete artifact folder)")
     parser.add_argument(
         "--dtype", required=True, action="append",
-        help="fp16, q4 (alias int4) or q4f16; several separated by commas or repeated (e.g. q4,q4f16)",
+        help="fp16, q4 (alias int4), q4f16, q2 or q2f16 (q2/q2f16: ternary decoders only); several separated by commas or repeated (e.g. q4,q4f16)",
     )
     parser.add_argument("--block-size", type=int, default=contract.INT4_BLOCK_SIZE, choices=(16, 32, 64, 128, 256), metavar="N", help="int4 block size along K: 16, 32, 64, 128 or 256 (default %(default)s)")
     parser.add_argument(

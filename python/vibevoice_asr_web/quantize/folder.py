@@ -34,7 +34,7 @@ def parse_dtypes(values: str | list[str]) -> list[str]:
                 continue
             dtype = contract.canonical_dtype(name)
             if dtype == "fp32":
-                raise UserError("--dtype fp32: fp32 is what the quantizer reads; expected fp16, q4 (int4) or q4f16")
+                raise UserError("--dtype fp32: fp32 is what the quantizer reads; expected fp16, q4 (int4), q4f16, q2 or q2f16")
             if dtype not in dtypes:
                 dtypes.append(dtype)
     if not dtypes:

@@ -80,15 +80,17 @@ class GraphResult:
 
 
 def rewrite(model: onnx.ModelProto, inits: Initializers, dtype: str, options: QuantizeOptions) -> tuple[dict | None, dict | None]:
-    """The graph changes of a dtype: fp16 (fp16, q4f16), then int4 weights (q4, q4f16)."""
+    """The graph changes of a dtype: fp16 (fp16, q4f16, q2f16), then int4 weights (q4, q4f16, q2, q2f16);
+    q2 / q2f16 write the decoder's ternary projections as exact 2-bit weights."""
     dtype = contract.canonical_dtype(dtype)
     if dtype == "fp32":
-        raise UserError("fp32 is what the quantizer reads; pick fp16, q4 or q4f16")
+        raise UserError("fp32 is what the quantizer reads; pick fp16, q4, q4f16, q2 or q2f16")
     fp16_report = nbits_report = None
     if dtype in contract.HALF_PRECISION_DTYPES:
         fp16_report = fp16.convert(model, inits).as_dict()
     if dtype in contract.INT4_DTYPES:
-        nbits_report = nbits.quantize(model, inits, nbits.BlockOptions(options.block_size, options.accuracy_level)).as_dict()
+        nbits_report = nbits.quantize(model, inits, nbits.BlockOptions(
+            options.block_size, options.accuracy_level, ternary_projections=dtype in contract.TERNARY_DTYPES)).as_dict()
     return fp16_report, nbits_report
 
 

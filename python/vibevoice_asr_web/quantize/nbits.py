@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 import onnx
 from onnx import TensorProto, helper
 
+from vibevoice_asr_web import inventory
 from vibevoice_asr_web.artifact import contract
-from vibevoice_asr_web.quantize import int4
+from vibevoice_asr_web.quantize import int4, ternary
 from vibevoice_asr_web.quantize.initializers import Initializers
-from vibevoice_asr_web.quantize.transforms import CastFloat16, Copy, Int4Gather, Int4MatMul
+from vibevoice_asr_web.quantize.transforms import CastFloat16, Copy, Int4Gather, Int4MatMul, TernaryMatMul
 
 MS_DOMAIN = "com.microsoft"
 
@@ -33,6 +34,7 @@ class BlockOptions:
     block_size: int = contract.INT4_BLOCK_SIZE
     accuracy_level: int | None = None
     quantize_gather: bool = True
+    ternary_projections: bool = False  # q2 / q2f16: decoder q/k/v/o/gate/up/down weights as exact 2-bit (ternary.py)
 
 
 @dataclass
@@ -43,6 +45,7 @@ class NbitsReport:
     through_transpose: int = 0
     gathers_quantized: int = 0
     transposes_removed: int = 0
+    matmuls_2bit: int = 0  # ternary projections written bits 2; each packed tile is checked to dequantize exactly
     weights_quantized: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # node -> why
 
@@ -52,6 +55,7 @@ class NbitsReport:
             "matmuls_quantized": self.matmuls_quantized, "through_transpose": self.through_transpose,
             "gathers_quantized": self.gathers_quantized, "transposes_removed": self.transposes_removed,
             "skipped": dict(self.skipped),
+            **({"matmuls_2bit": self.matmuls_2bit, "matmuls_2bit_max_abs_error": 0.0} if self.matmuls_2bit else {}),
         }
 
 
@@ -121,13 +125,18 @@ class _QuantizedWeights:
             if dtype is None:
                 return None
             suffix = "" if layout == "KN" else "_transposed"
-            transform = Int4MatMul(
+            kind = TernaryMatMul if self.is_ternary(weight) else Int4MatMul
+            transform = kind(
                 self.inits.source(weight), layout=layout, block_size=self.options.block_size, compute_dtype=dtype,
-                quantized_name=f"{weight}{suffix}_Q4", scales_name=f"{weight}{suffix}_scales",
+                quantized_name=f"{weight}{suffix}{kind.name_suffix}", scales_name=f"{weight}{suffix}_scales",
             )
             self.done[key] = tuple(self.inits.add(transform))
             self.report.weights_quantized.append(weight)
         return self.done[key]
+
+    def is_ternary(self, weight: str) -> bool:
+        """A decoder projection written 2-bit (q2 / q2f16); TernaryMatMul refuses it if it is not ternary."""
+        return self.options.ternary_projections and inventory.is_decoder_projection(weight)
 
 
 def _matmul_weight(node: onnx.NodeProto, producers: dict, inits: Initializers, report: NbitsReport) -> tuple[str | None, str | None]:
@@ -156,14 +165,16 @@ def _matmul_nbits(node, producers, inits: Initializers, weights: _QuantizedWeigh
         return None
     spec = inits.spec(weight)
     k, n = (spec.dims[0], spec.dims[1]) if layout == "KN" else (spec.dims[1], spec.dims[0])
-    attributes = {"K": k, "N": n, "bits": int4.BITS, "block_size": options.block_size}
+    two_bit = weights.is_ternary(weight)
+    attributes = {"K": k, "N": n, "bits": ternary.BITS if two_bit else int4.BITS, "block_size": options.block_size}
     if options.accuracy_level:
         attributes["accuracy_level"] = options.accuracy_level
     report.matmuls_quantized += 1
     report.through_transpose += layout == "NK"
+    report.matmuls_2bit += two_bit
     return helper.make_node(
         "MatMulNBits", [node.input[0], *names], list(node.output),
-        name=f"{node.name}_Q4" if node.name else f"{node.output[0]}/MatMulNBits", domain=MS_DOMAIN, **attributes,
+        name=f"{node.name}_Q{attributes['bits']}" if node.name else f"{node.output[0]}/MatMulNBits", domain=MS_DOMAIN, **attributes,
     )
 
 
