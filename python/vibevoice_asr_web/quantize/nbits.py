@@ -45,7 +45,7 @@ class NbitsReport:
     through_transpose: int = 0
     gathers_quantized: int = 0
     transposes_removed: int = 0
-    matmuls_2bit: int = 0  # ternary projections written bits 2; each packed tile is checked to dequantize exactly
+    matmuls_2bit: int = 0  # ternary projections written bits 2 (each tile is checked to dequantize exactly, or refused)
     weights_quantized: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # node -> why
 
@@ -55,7 +55,7 @@ class NbitsReport:
             "matmuls_quantized": self.matmuls_quantized, "through_transpose": self.through_transpose,
             "gathers_quantized": self.gathers_quantized, "transposes_removed": self.transposes_removed,
             "skipped": dict(self.skipped),
-            **({"matmuls_2bit": self.matmuls_2bit, "matmuls_2bit_max_abs_error": 0.0} if self.matmuls_2bit else {}),
+            **({"matmuls_2bit": self.matmuls_2bit} if self.matmuls_2bit else {}),
         }
 
 
