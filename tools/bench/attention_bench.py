@@ -21,7 +21,7 @@ from pathlib import Path
 
 import onnx
 
-from browser import ADAPTERS, DECODE_PASTS, adapter_name, bench_page, progress
+from browser import DECODE_PASTS, adapter_name, add_adapters_argument, bench_page, chosen_adapters, progress
 from vibevoice_asr_web import runfiles
 from vibevoice_asr_web.errors import UserError
 from vibevoice_asr_web.fixtures.attention_graphs import AttentionShape, build
@@ -72,12 +72,10 @@ def table(device: str, adapter: str, results: dict[str, dict[int, dict]]) -> str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--adapters", default=",".join(ADAPTERS), help="comma-separated subset of: " + ", ".join(ADAPTERS))
+    add_adapters_argument(parser)
     parser.add_argument("--bundle", type=Path, help="the web bundle (default: //web:bundle)")
     args = parser.parse_args(argv)
-    adapters = [a.strip() for a in args.adapters.split(",") if a.strip()]
-    if not adapters or set(adapters) - set(ADAPTERS):
-        parser.error(f"--adapters {args.adapters!r}: choose from {', '.join(ADAPTERS)}")
+    adapters = chosen_adapters(parser, args)
     bundle = args.bundle or runfiles.locate("web/bundle")
     tables = []
     with tempfile.TemporaryDirectory(prefix="bench-attention-") as work:

@@ -275,9 +275,21 @@ def adapter_name(page: BenchPage) -> str:
     return f"{report.get('vendor')} / {report.get('architecture')}{fallback} in headless Chromium, subgroups of {report.get('subgroupMinSize')}+ lanes, timestamp-query {'yes' if 'timestamp-query' in report['features'] else 'no'}"
 
 
+def add_adapters_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--adapters", default=",".join(ADAPTERS), help="comma-separated subset of: " + ", ".join(ADAPTERS))
+
+
+def chosen_adapters(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """--adapters as a list, or the parser's usage error."""
+    adapters = [a.strip() for a in args.adapters.split(",") if a.strip()]
+    if not adapters or set(adapters) - set(ADAPTERS):
+        parser.error(f"--adapters {args.adapters!r}: choose from {', '.join(ADAPTERS)}")
+    return adapters
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--adapters", default=",".join(ADAPTERS), help="comma-separated subset of: " + ", ".join(ADAPTERS))
+    add_adapters_argument(parser)
     parser.add_argument("--variants", default="tiny-fp32,tiny-q4", help="comma-separated subset of: tiny-fp32, tiny-q4")
     parser.add_argument("--bundle", type=Path, help="the web bundle (default: //web:bundle)")
     parser.add_argument("--fp32", type=Path, help="the tiny fp32 folder (default: //models:fp32)")
@@ -286,9 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     args = parser.parse_args(argv)
 
-    adapters = [a.strip() for a in args.adapters.split(",") if a.strip()]
-    if not adapters or set(adapters) - set(ADAPTERS):
-        parser.error(f"--adapters {args.adapters!r}: choose from {', '.join(ADAPTERS)}")
+    adapters = chosen_adapters(parser, args)
     tiny = {"tiny-fp32": ("fp32", args.fp32, "models/fp32"), "tiny-q4": ("q4", args.int4, "models/int4")}
     chosen = [v.strip() for v in args.variants.split(",") if v.strip()]
     if set(chosen) - set(tiny):
